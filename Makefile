@@ -1,0 +1,39 @@
+# Two commands for a fresh machine:
+#   make bench   set up .venv from pyproject.toml, fetch the pinned reference photos, reproduce the default suite
+#   make test    same set-up, then the whole test suite
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export DVC_NO_ANALYTICS := 1
+WEIGHTS := weights/inception-smoke.pt weights/clip-ViT-B-32-smoke.pt
+
+.PHONY: bench test setup data weights clean
+bench: setup data weights
+	dvc repro
+	@echo "leaderboard: reports/leaderboard.json, report: reports/report.md"
+
+test: setup data weights
+	python -m pytest -q
+
+setup: $(BIN)/.installed
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@
+
+# The pinned reference photos come from the in-repo DVC remote (dvc-store/): no network needed.
+data: setup
+	dvc pull -q data.dvc
+
+# Seeded random metric networks for the smoke suite, generated locally (deterministic bytes).
+weights: setup
+	python -m sentinel.metrics.weights --out weights/
+
+clean:
+	rm -rf outputs reports weights mlflow.db mlruns mlartifacts

@@ -1,0 +1,1 @@
+"""Sentinel: reproducible benchmark for image-generation models."""

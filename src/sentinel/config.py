@@ -1,0 +1,242 @@
+"""params.yaml -> frozen, validated config objects.
+
+Config flows one way: conf/ (Hydra groups) -> params.yaml (composed by `dvc exp run`) ->
+the dataclasses below -> plain functions. Unknown and missing keys are errors that name the key.
+Units live in names (`price_usd_per_hour`, `timeout_s`).
+"""
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
+
+
+class ConfigError(ValueError):
+    """A config value is missing, unknown or malformed; the message names the key and file."""
+
+
+@dataclass(frozen=True)
+class SuiteConfig:
+    name: str
+    description: str
+    plumbing: bool
+
+
+@dataclass(frozen=True)
+class SchedulerConfig:
+    cls: str
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """One model. `source: tiny-random` builds the pipeline class from seeded random components;
+    `source: pretrained` loads `repo_id` at `revision` (from the local HF cache when offline)."""
+    name: str
+    display_name: str
+    pipeline: str
+    source: str
+    repo_id: str | None
+    revision: str | None
+    init_seed: int
+    scheduler: SchedulerConfig
+    steps: int | None
+    guidance: float | None
+    dtype: str
+    device: str
+    licence: str
+    plumbing: bool
+
+
+@dataclass(frozen=True)
+class WorkloadConfig:
+    name: str
+    jobs: str
+    categories: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class HumanConfig:
+    source: str  # "simulated" or a path to a ratings export
+    raters: int
+    seed: int
+
+
+@dataclass(frozen=True)
+class ScoreConfig:
+    inception_weights: str
+    clip_arch: str
+    clip_weights: str
+    batch_size: int
+    kid_subset_size: int
+    kid_subsets: int
+    seed: int
+    human: HumanConfig
+
+
+@dataclass(frozen=True)
+class CostConfig:
+    card: str
+    source: str
+    as_of: str
+    gpu: str
+    price_usd_per_hour: float
+    orchestration_overhead_usd_per_image: float
+    platform_fee_fraction: float
+
+
+@dataclass(frozen=True)
+class LatencyConfig:
+    requests: int
+    timeout_s: float
+    startup_timeout_s: float
+    host: str
+
+
+@dataclass(frozen=True)
+class NormalisationConfig:
+    fid_best: float
+    fid_worst: float
+    clip_best: float
+    clip_worst: float
+    human_best: float
+    human_worst: float
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    version: str
+    weights: dict[str, float]
+    normalisation: NormalisationConfig
+
+
+@dataclass(frozen=True)
+class TrackingConfig:
+    enabled: bool
+    experiment: str
+
+
+@dataclass(frozen=True)
+class PathsConfig:
+    data: str
+    images: str
+    records: str
+    timings: str
+    score: str
+    ratings: str
+    cost: str
+    latency: str
+    leaderboard: str
+    report: str
+
+
+SECTIONS: dict[str, type] = {
+    "suite": SuiteConfig, "workload": WorkloadConfig, "score": ScoreConfig, "cost": CostConfig,
+    "latency": LatencyConfig, "report": ReportConfig, "tracking": TrackingConfig, "paths": PathsConfig,
+}  # plus "model": a mapping of model name -> ModelConfig
+
+
+def _coerce(tp: Any, value: Any, key: str) -> Any:
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _coerce(inner[0], value, key)
+    if dataclasses.is_dataclass(tp):
+        return build(tp, value, key)
+    if origin is tuple:
+        if not isinstance(value, list | tuple):
+            raise ConfigError(f"{key}: expected a list, got {value!r}")
+        return tuple(_coerce(typing.get_args(tp)[0], v, f"{key}[{i}]") for i, v in enumerate(value))
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key}: expected a mapping, got {value!r}")
+        vt = typing.get_args(tp)[1]
+        return {k: (v if vt is Any else _coerce(vt, v, f"{key}.{k}")) for k, v in value.items()}
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if tp in (int, float, str, bool) and (type(value) is not tp):
+        raise ConfigError(f"{key}: expected {tp.__name__}, got {value!r}")
+    return value
+
+
+def build(cls: type, data: Any, where: str) -> Any:
+    """Build dataclass `cls` from a mapping; `where` is the dotted key used in error messages."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a mapping, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    aliases = {"cls": "class"}  # YAML says `class:`; Python can't
+    unknown = sorted(set(data) - {aliases.get(n, n) for n in names})
+    if unknown:
+        raise ConfigError(f"{where}.{unknown[0]}: unknown key (valid keys: {', '.join(sorted(aliases.get(n, n) for n in names))})")
+    kwargs = {}
+    for f in dataclasses.fields(cls):
+        yaml_key = aliases.get(f.name, f.name)
+        if yaml_key not in data:
+            has_default = f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
+            if has_default:
+                continue
+            raise ConfigError(f"{where}.{yaml_key}: missing key")
+        kwargs[f.name] = _coerce(hints[f.name], data[yaml_key], f"{where}.{yaml_key}")
+    return cls(**kwargs)
+
+
+def choices(group: str) -> list[str]:
+    """Valid option names of a Hydra config group, from the files in conf/<group>/."""
+    return sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
+
+
+def read_params(path: str | Path = "params.yaml") -> dict:
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"{path}: not found; run from the repository root, or compose it with `dvc exp run`")
+    with open(path, encoding="utf-8") as f:
+        data = yaml.safe_load(f)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of sections")
+    unknown = sorted(set(data) - set(SECTIONS) - {"model"})
+    if unknown:
+        raise ConfigError(f"{path}: {unknown[0]}: unknown section (valid: {', '.join(sorted([*SECTIONS, 'model']))})")
+    return data
+
+
+def section(params: dict, name: str, path: str | Path = "params.yaml") -> Any:
+    """Validate one section of params.yaml into its config object."""
+    if name not in params:
+        raise ConfigError(f"{path}: {name}: missing section")
+    if name == "model":
+        return models(params["model"], path)
+    obj = build(SECTIONS[name], params[name], name)
+    if name == "suite" and obj.name not in choices("suite"):
+        raise ConfigError(f"suite.name: unknown suite {obj.name!r} (valid: {', '.join(choices('suite'))})")
+    return obj
+
+
+def models(data: Any, path: str | Path = "params.yaml") -> dict[str, ModelConfig]:
+    if not isinstance(data, dict) or not data:
+        raise ConfigError(f"{path}: model: expected a mapping of model name -> config with at least one model")
+    valid = choices("model")
+    out = {}
+    for name, cfg in data.items():
+        if name not in valid:
+            raise ConfigError(f"model.{name}: unknown model (valid: {', '.join(valid)})")
+        m = build(ModelConfig, {"name": name, **(cfg or {})}, f"model.{name}")
+        out[name] = m
+    return out
+
+
+def load(path: str | Path = "params.yaml", sections: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Read params.yaml and validate the named sections (all of them when none are named)."""
+    params = read_params(path)
+    wanted = sections or (*SECTIONS, "model")
+    return {name: section(params, name, path) for name in wanted}

@@ -1,0 +1,5 @@
+"""DVC stage `report`: see dvc.yaml for what it reads and writes."""
+from sentinel.cli import stage
+
+if __name__ == "__main__":
+    stage("report")

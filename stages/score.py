@@ -1,0 +1,5 @@
+"""DVC stage `score`: see dvc.yaml for what it reads and writes."""
+from sentinel.cli import stage
+
+if __name__ == "__main__":
+    stage("score")
