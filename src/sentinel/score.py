@@ -47,6 +47,12 @@ def run(params_path: str | Path = "params.yaml") -> dict:
     if sc.human.source != "simulated":
         raise ValueError(f"score.human.source: {sc.human.source!r}: only 'simulated' is implemented so far "
                          "(ratings exports from the rating app are the next step)")
+    for key in ("inception_weights", "clip_weights"):
+        if not Path(getattr(sc, key)).is_file():
+            raise FileNotFoundError(
+                f"score.{key}: weights file {getattr(sc, key)} not found. For the smoke suite run "
+                "`python -m sentinel.metrics.weights --out weights/` (make bench does it); for a real suite "
+                f"download the official weights and set score.{key} to their path")
     records = read_jsonl(paths.records)
     images_dir, data_dir = Path(paths.images), Path(paths.data)
     ratings = human.simulate(records, images_dir, sc.human.raters, sc.human.seed)

@@ -1,0 +1,108 @@
+"""End to end: `dvc repro` in a temporary git repo, logged to a real MLflow server on loopback.
+
+One module-scoped project runs the whole smoke suite once; the tests then check the leaderboard,
+byte-identical re-runs, that a price change re-runs only cost and report, and the MLflow run.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from dvc_project import copy_project, project_env, run, start_mlflow
+
+pytestmark = pytest.mark.slow
+
+FIELDS = ("model", "composite", "fid", "kid", "clip_score", "human", "cost_usd_per_image",
+          "latency_p50_s", "latency_p95_s", "latency_p99_s", "cold_start_s")
+
+
+@pytest.fixture(scope="module")
+def mlflow_uri(tmp_path_factory):
+    proc, uri = start_mlflow(tmp_path_factory.mktemp("mlflow"))
+    yield uri
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def project(root, tmp_path_factory, mlflow_uri):
+    env = project_env(MLFLOW_TRACKING_URI=mlflow_uri)
+    path = copy_project(root, tmp_path_factory.mktemp("project"), env)
+    run(["dvc", "repro"], path, env)
+    return path, env
+
+
+def _image_hashes(path: Path) -> dict[str, str]:
+    return {r["image"]: r["sha256"] for r in map(json.loads, (path / "outputs/generate/records.jsonl").read_text().splitlines())}
+
+
+def _quality(path: Path) -> dict:
+    return json.loads((path / "outputs/score/metrics.json").read_text())
+
+
+def _ran_stages(stdout: str) -> set[str]:
+    return set(re.findall(r"Running stage '([^']+)'", stdout))
+
+
+def test_leaderboard_has_every_field_for_every_model(project):
+    path, _ = project
+    board = json.loads((path / "reports/leaderboard.json").read_text())
+    assert len(board["models"]) >= 2
+    for entry in board["models"]:
+        missing = [f for f in FIELDS if f not in entry]
+        assert not missing, f"{entry['model']} lacks {missing}"
+        assert 0 <= entry["composite"] <= 100
+        assert entry["latency_p50_s"] <= entry["latency_p95_s"] <= entry["latency_p99_s"]
+        assert entry["cost_usd_per_image"] > 0 and entry["cold_start_s"] > 0
+    assert board["plumbing"] is True and "PLUMBING CHECK" in board["note"]
+    assert "PLUMBING CHECK" in (path / "reports/report.md").read_text()
+
+
+def test_force_repro_gives_identical_images_and_quality_metrics(project):
+    path, env = project
+    images, quality = _image_hashes(path), _quality(path)
+    on_disk = {p.relative_to(path / "outputs/generate/images").as_posix(): p.read_bytes()
+               for p in (path / "outputs/generate/images").rglob("*.png")}
+    run(["dvc", "repro", "--force"], path, env)
+    assert _image_hashes(path) == images
+    assert _quality(path) == quality
+    after = {p.relative_to(path / "outputs/generate/images").as_posix(): p.read_bytes()
+             for p in (path / "outputs/generate/images").rglob("*.png")}
+    assert after == on_disk and len(after) == 24
+
+
+def test_mlflow_run_holds_params_and_metrics_of_last_repro(project, mlflow_uri):
+    from mlflow.tracking import MlflowClient
+
+    path, _ = project
+    board = json.loads((path / "reports/leaderboard.json").read_text())
+    client = MlflowClient(tracking_uri=mlflow_uri)
+    exp = client.get_experiment_by_name("sentinel")
+    last = client.search_runs([exp.experiment_id], order_by=["attributes.start_time DESC"], max_results=1)[0]
+    assert last.data.params["cost.price_usd_per_hour"] == "5.04"
+    assert last.data.params["suite.name"] == "smoke"
+    for entry in board["models"]:
+        for key in ("composite", "fid", "clip_score", "cost_usd_per_image", "latency_p95_s"):
+            assert last.data.metrics[f"{entry['model']}.{key}"] == pytest.approx(entry[key], rel=1e-9)
+    artifacts = {a.path for a in client.list_artifacts(last.info.run_id)}
+    assert {"leaderboard.json", "report.md", "params.yaml"} <= artifacts
+
+
+def test_price_change_reruns_only_cost_and_report(project):
+    path, env = project
+    card = path / "conf/cost/a100-80gb-replicate-2025.yaml"
+    before = json.loads((path / "outputs/cost/cost.json").read_text())
+    data = yaml.safe_load(card.read_text())
+    data["price_usd_per_hour"] = 10.08  # double the price
+    card.write_text(yaml.safe_dump(data))
+    proc = run(["dvc", "exp", "run"], path, env)  # DVC's Hydra integration re-composes params.yaml
+    assert _ran_stages(proc.stdout) == {"cost", "report"}, proc.stdout
+    assert yaml.safe_load((path / "params.yaml").read_text())["cost"]["price_usd_per_hour"] == 10.08
+    after = json.loads((path / "outputs/cost/cost.json").read_text())
+    for model, row in after["models"].items():
+        old = before["models"][model]
+        assert row["compute_usd_per_image"] == pytest.approx(2 * old["compute_usd_per_image"])
