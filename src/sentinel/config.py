@@ -51,6 +51,7 @@ class ModelConfig:
     guidance: float | None
     dtype: str
     device: str
+    cpu_threads: int  # torch intra-op threads on CPU: pixels depend on it, so it is pinned
     licence: str
     plumbing: bool
 

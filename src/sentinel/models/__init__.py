@@ -3,7 +3,9 @@
 One loader for every self-hosted model: `source: tiny-random` builds the pipeline class from seeded
 random components (models/tiny.py); `source: pretrained` loads `repo_id` at the pinned `revision`.
 Each job gets its own seeded `torch.Generator`, so an image depends only on (model, job), never on
-batch composition or order.
+batch composition or order. On CPU the pixels also depend on torch's intra-op thread count (float
+reductions are split by thread), so each model pins `cpu_threads`. Across CPU architectures or
+GPUs, bytes may differ; quality metrics are compared within tolerance there, not byte for byte.
 """
 from __future__ import annotations
 
@@ -68,6 +70,8 @@ class ImageModel:
 
     @torch.inference_mode()
     def generate(self, job: Job) -> Image.Image:
+        if self.device == "cpu":
+            torch.set_num_threads(self.cfg.cpu_threads)  # process-global; pixels depend on it
         steps, guidance = self.settings(job)
         generator = torch.Generator(device="cpu").manual_seed(job.seed)
         out = self.pipe(prompt=job.prompt, negative_prompt=job.negative_prompt or None,

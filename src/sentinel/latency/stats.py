@@ -1,0 +1,82 @@
+"""Latency statistics: nearest-rank percentiles and MLPerf-style early stopping.
+
+Conventions (PITFALLS.md, "Latency and load"):
+- A miss (HTTP error, timeout, wrong image) stays in the sample as `math.inf`; it is never dropped.
+- Percentiles are nearest-rank on the raw sample: every percentile is a value of the sample, so
+  p50 <= p95 <= p99 <= max always holds and nothing is interpolated or averaged across runs.
+- A percentile is *claimable* at 99 % confidence only when the sample is large enough for the
+  binomial early-stopping rule (MLPerf LoadGen): with n requests and k misses, the claim "the true
+  miss rate is below 1 - q" holds when P(Bin(n, 1 - q) <= k) <= 1 - confidence.
+"""
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+PERCENTILE_METHOD = "nearest-rank"
+CONFIDENCE = 0.99
+REPORTED = (50, 95, 99)
+
+
+def _fraction(x: float | int | str) -> Fraction:
+    """Exact decimal value of a percentile such as 95 or 99.9 (no binary-float rounding)."""
+    return Fraction(str(x))
+
+
+def percentile(sample: list[float], q: float) -> float:
+    """Nearest-rank q-th percentile (0 < q <= 100): the smallest value with at least q % of the
+    sample at or below it, i.e. sorted(sample)[ceil(q / 100 * n) - 1]."""
+    if not sample:
+        raise ValueError("percentile: empty sample")
+    qf = _fraction(q)
+    if not 0 < qf <= 100:
+        raise ValueError(f"percentile: q must be in (0, 100], got {q}")
+    if any(math.isnan(x) for x in sample):
+        raise ValueError("percentile: sample contains NaN; record a miss as math.inf instead")
+    ordered = sorted(sample)
+    rank = math.ceil(qf * len(ordered) / 100)
+    return ordered[max(rank, 1) - 1]
+
+
+def summarize(sample: list[float]) -> dict[str, float]:
+    """p50/p95/p99/max/mean of a latency sample (seconds); misses are math.inf and stay in."""
+    out = {f"latency_p{q}_s": percentile(sample, q) for q in REPORTED}
+    out["latency_max_s"] = max(sample)
+    out["latency_mean_s"] = math.fsum(sample) / len(sample)  # a miss makes the mean +inf
+    return out
+
+
+def binom_cdf(k: int, n: int, p: float) -> float:
+    """P(X <= k) for X ~ Binomial(n, p), summed in log space so large n does not overflow."""
+    if k < 0:
+        return 0.0
+    if k >= n or p <= 0.0:
+        return 1.0
+    if p >= 1.0:
+        return 0.0
+    log_p, log_q = math.log(p), math.log1p(-p)
+    base = math.lgamma(n + 1)
+    terms = (base - math.lgamma(i + 1) - math.lgamma(n - i + 1) + i * log_p + (n - i) * log_q
+             for i in range(k + 1))
+    return math.fsum(math.exp(t) for t in terms)
+
+
+def claimable(n: int, misses: int, q: float, confidence: float = CONFIDENCE) -> bool:
+    """Early stopping: can n requests with `misses` misses support a q-th percentile claim?"""
+    if n < 0 or not 0 <= misses <= max(n, 0):
+        raise ValueError(f"claimable: need 0 <= misses <= n, got n={n}, misses={misses}")
+    if n == 0:
+        return False
+    tail = float(1 - _fraction(q) / 100)
+    return binom_cdf(misses, n, tail) <= 1 - confidence
+
+
+def min_requests(q: float, misses: int, confidence: float = CONFIDENCE) -> int:
+    """Smallest n for which `claimable(n, misses, q, confidence)` holds (the CDF falls with n)."""
+    lo, hi = misses, max(misses + 1, 1)
+    while not claimable(hi, misses, q, confidence):
+        lo, hi = hi, hi * 2
+    while hi - lo > 1:  # invariant: not claimable(lo) (or lo == misses), claimable(hi)
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if claimable(mid, misses, q, confidence) else (mid, hi)
+    return hi
