@@ -50,7 +50,9 @@ def _conventions(board: dict) -> list[str]:
              f"anchors {board['normalisation']} (see rubrics/composite.md).",
              f"- Price card: {board['price_card']['card']} ({board['price_card']['gpu']}, "
              f"${board['price_card']['price_usd_per_hour']}/h, as of {board['price_card']['as_of']}; {board['price_card']['source']})."]
-    lines += [f"- Metric convention `{k}`: {v}" for k, v in sorted(board["convention"].items()) if not isinstance(v, dict)]
+    for metric, conv in sorted(board["convention"].items()):
+        items = conv.items() if isinstance(conv, dict) else [("", conv)]
+        lines.append(f"- `{metric}`: " + "; ".join(f"{k} = {v}" if k else str(v) for k, v in sorted(items)))
     return lines + [""]
 
 
