@@ -28,7 +28,11 @@ def project_env(**extra: str) -> dict[str, str]:
 
 
 def copy_project(root: Path, dest: Path, env: dict) -> Path:
-    """Copy the tracked and untracked-but-not-ignored files into a new git repo, pull data, make weights."""
+    """Copy the tracked and untracked-but-not-ignored files into a new git repo, pull data, make weights.
+
+    `env` gets PYTHONPATH=<copy>/src, so the stages run the copy's own code (the files DVC hashes),
+    not whatever the editable install points at."""
+    env["PYTHONPATH"] = str(dest / "src")
     files = run(["git", "ls-files", "-co", "--exclude-standard"], root).stdout.split()
     for rel in files:
         if (root / rel).is_file():

@@ -89,11 +89,39 @@ def test_mlflow_run_holds_params_and_metrics_of_last_repro(project, mlflow_uri):
         for key in ("composite", "fid", "clip_score", "cost_usd_per_image", "latency_p95_s"):
             assert last.data.metrics[f"{entry['model']}.{key}"] == pytest.approx(entry[key], rel=1e-9)
     artifacts = {a.path for a in client.list_artifacts(last.info.run_id)}
-    assert {"leaderboard.json", "report.md", "params.yaml"} <= artifacts
+    assert {"leaderboard.json", "report.md", "report.html", "params.yaml"} <= artifacts
+    children = client.search_runs([exp.experiment_id], f"tags.mlflow.parentRunId = '{last.info.run_id}'")
+    assert {c.data.tags["model"] for c in children} == {e["model"] for e in board["models"]}
+    for child in children:
+        entry = next(e for e in board["models"] if e["model"] == child.data.tags["model"])
+        assert child.data.metrics["composite"] == pytest.approx(entry["composite"], rel=1e-9)
 
 
-def test_price_change_reruns_only_cost_and_report(project):
+def test_html_report_renders_in_chromium_with_every_image_and_no_console_errors(project):
+    from browser import chromium
+
+    path, _ = project
+    driver = chromium()
+    try:
+        driver.get((path / "reports/report.html").as_uri())
+        images = driver.execute_script(
+            "return Array.from(document.images).map(i => [i.alt, i.complete && i.naturalWidth > 0]);")
+        assert len(images) >= 2 + 6, images  # two plots + a sample grid per model and category
+        assert all(ok for _, ok in images), [alt for alt, ok in images if not ok]
+        text = driver.find_element("tag name", "body").text
+        for section in ("Leaderboard", "Per category", "Cost per image", "Weight sensitivity", "Model cards",
+                        "Plots", "Sample images", "PLUMBING CHECK", "Provenance"):
+            assert section in text, section
+        errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+        assert not errors, errors
+    finally:
+        driver.quit()
+
+
+def test_price_change_reruns_only_cost_and_report_and_metrics_diff_shows_it(project):
     path, env = project
+    run(["git", "add", "-A"], path, env)
+    run(["git", "commit", "-qm", "baseline run"], path, env)
     card = path / "conf/cost/a100-80gb-replicate-2025.yaml"
     before = json.loads((path / "outputs/cost/cost.json").read_text())
     data = yaml.safe_load(card.read_text())
@@ -106,3 +134,9 @@ def test_price_change_reruns_only_cost_and_report(project):
     for model, row in after["models"].items():
         old = before["models"][model]
         assert row["compute_usd_per_image"] == pytest.approx(2 * old["compute_usd_per_image"])
+    diff = json.loads(run(["dvc", "metrics", "diff", "--json"], path, env).stdout)
+    cost_diff = diff["outputs/cost/cost.json"]
+    for model, row in after["models"].items():
+        changed = cost_diff[f"models.{model}.compute_usd_per_image"]
+        assert changed["new"] == pytest.approx(row["compute_usd_per_image"]) and changed["diff"] > 0
+    assert "outputs/score/metrics.json" not in diff  # quality untouched by a price change

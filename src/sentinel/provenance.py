@@ -91,6 +91,7 @@ class staged_dir:
     def __enter__(self) -> Path:
         self.final.parent.mkdir(parents=True, exist_ok=True)
         self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.final.name}.", dir=self.final.parent))
+        os.chmod(self.tmp, 0o777 & ~_UMASK)  # mkdtemp makes 0700; outputs are ordinary folders
         return self.tmp
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -114,3 +115,34 @@ def environment() -> dict[str, str]:
         except md.PackageNotFoundError:
             versions[pkg] = "not installed"
     return versions
+
+
+def git(*args: str) -> str:
+    import subprocess
+
+    try:
+        return subprocess.run(["git", *args], capture_output=True, text=True, check=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def hardware() -> dict[str, str]:
+    import os as _os
+
+    info = {"cpu": platform.processor() or platform.machine(), "cpu_count": str(_os.cpu_count())}
+    try:
+        import torch
+
+        info["cuda"] = torch.version.cuda or "none"
+        info["gpu"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
+    except ImportError:
+        info["gpu"] = "unknown"
+    return info
+
+
+def fingerprint(lock: str | Path = "dvc.lock") -> dict:
+    """Where a report came from: git commit (and whether the tree was dirty), dvc.lock hash, versions, hardware."""
+    lock = Path(lock)
+    return {"git_commit": git("rev-parse", "HEAD"), "git_dirty": bool(git("status", "--porcelain")),
+            "dvc_lock_sha256": sha256_file(lock) if lock.exists() else None,
+            "libraries": environment(), "hardware": hardware()}

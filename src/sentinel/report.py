@@ -1,43 +1,28 @@
-"""Stage `report`: leaderboard.json and report.md from the score, cost and latency outputs.
+"""Stage `report`: leaderboard.json, report.md, a self-contained report.html and plot data.
 
-Outputs are rendered in memory, logged to MLflow from a temporary folder, and only then written
-into place, so a failed run (MLflow down included) leaves no report that looks complete.
+Outputs are rendered in memory, logged to MLflow from a temporary folder (one parent run, one
+nested run per model), and only then written into place, so a failed run (MLflow down included)
+leaves no report that looks complete.
 """
 from __future__ import annotations
 
+import json
 import tempfile
 from pathlib import Path
 
-from . import composite, config, tracking
-from .provenance import PLUMBING_NOTE, read_jsonl, to_json, write_json, atomic_write_text
+from . import composite, config, leaderboard, ranking, tracking
+from .plots import latency_cdf, pareto
+from .provenance import PLUMBING_NOTE, atomic_write_bytes, atomic_write_text, fingerprint, read_jsonl, to_json, staged_dir
+from .report_html import render_html
 from .report_md import render
 
-LATENCY_KEYS = ("latency_p50_s", "latency_p95_s", "latency_p99_s", "cold_start_s")
+TRACKED = ("composite", "fid", "kid", "clip_score", "human", "cost_usd_per_image", *leaderboard.LATENCY_KEYS)
 
 
 def _read_json(path: str) -> dict:
-    import json
-
     if not Path(path).exists():
         raise FileNotFoundError(f"{path}: missing; run `dvc repro` so the earlier stages produce it")
     return json.loads(Path(path).read_text(encoding="utf-8"))
-
-
-def entry(name: str, mcfg: config.ModelConfig, score: dict, cost: dict, lat: dict, rcfg: config.ReportConfig) -> dict:
-    o = score["overall"]
-    parts = composite.components(o["fid"], o["clip_score"], score["human"]["likert_mean"], rcfg.normalisation)
-    return {"model": name, "display_name": mcfg.display_name, "plumbing": score["plumbing"],
-            "composite": composite.composite(parts, rcfg), "components": parts,
-            "fid": o["fid"], "kid": o["kid_mean"], "kid_std": o["kid_std"], "clip_score": o["clip_score"],
-            "human": parts["human"], "human_likert_mean": score["human"]["likert_mean"],
-            "human_likert_ci95": score["human"]["likert_ci95"], "human_simulated": score["human"]["simulated"],
-            "n_generated": o["n_generated"], "n_reference": o["n_reference"],
-            "cost_usd_per_image": cost["cost_usd_per_image"],
-            **{k: lat[k] for k in LATENCY_KEYS}, "latency_n_requests": lat["n_requests"],
-            "latency_n_failed": lat["n_failed"], "latency_p95_claimable": lat["p95_claimable"],
-            "latency_p99_claimable": lat["p99_claimable"],
-            "categories": {c: {"fid": v["fid"], "kid": v["kid_mean"], "clip_score": v["clip_score"],
-                               "n_generated": v["n_generated"]} for c, v in score["categories"].items()}}
 
 
 def build(cfg: dict) -> dict:
@@ -46,35 +31,64 @@ def build(cfg: dict) -> dict:
     score, cost, lat = _read_json(paths.score), _read_json(paths.cost), _read_json(paths.latency)
     rows = []
     for name, mcfg in cfg["model"].items():
-        for what, src in (("score", score), ("cost", cost), ("latency", lat)):
-            if name not in src["models"]:
-                raise ValueError(f"model {name!r} is in params.yaml but not in the {what} output; run `dvc repro`")
-        rows.append(entry(name, mcfg, score["models"][name], cost["models"][name], lat["models"][name], rcfg))
-    rows.sort(key=lambda r: (-r["composite"], r["model"]))
+        if name not in score["models"]:
+            raise ValueError(f"model {name!r} is in params.yaml but not in {paths.score}; run `dvc repro`")
+        rows.append(leaderboard.entry(name, mcfg, score["models"][name], cost["models"].get(name),
+                                      lat["models"].get(name), rcfg))
+    rows = leaderboard.rank(rows, rcfg)
     plumbing = cfg["suite"].plumbing or any(r["plumbing"] for r in rows)
     return {"suite": cfg["suite"].name, "plumbing": plumbing, "note": PLUMBING_NOTE if plumbing else "",
             "composite_version": rcfg.version, "weights": rcfg.weights,
             "normalisation": {k: getattr(rcfg.normalisation, k) for k in rcfg.normalisation.__dataclass_fields__},
-            "convention": score["convention"], "price_card": cost["price_card"], "models": rows}
+            "weight_sensitivity": ranking.weight_sensitivity(rows, rcfg.weights),
+            "convention": score["convention"], "price_card": cost["price_card"], "cost_note": cost.get("note", ""),
+            "latency_note": lat.get("note", ""), "models": rows,
+            "model_cards": {n: _card(m) for n, m in cfg["model"].items()}, "provenance": fingerprint()}
 
 
-def metrics_for_tracking(board: dict) -> dict[str, float]:
-    keys = ("composite", "fid", "kid", "clip_score", "human", "cost_usd_per_image", *LATENCY_KEYS)
-    return {f"{r['model']}.{k}": r[k] for r in board["models"] for k in keys}
+def _card(m: config.ModelConfig) -> dict:
+    return {"display_name": m.display_name, "pipeline": m.pipeline, "source": m.source, "repo_id": m.repo_id,
+            "revision": m.revision, "scheduler": m.scheduler.cls, "steps": m.steps, "guidance": m.guidance,
+            "dtype": m.dtype, "licence": m.licence, "plumbing": m.plumbing}
+
+
+def plot_data(board: dict, lat: dict) -> dict[str, object]:
+    """Rows for DVC plots (`dvc plots diff`) and the PNGs embedded in the HTML report."""
+    rows = board["models"]
+    samples = {name: m.get("per_request_s", []) for name, m in lat["models"].items()}
+    cdf = [{"model": n, "latency_s": v, "fraction": (i + 1) / len(vals)}
+           for n, vals in samples.items() for i, v in enumerate(sorted(x for x in vals if x is not None))]
+    return {"pareto.json": [{"model": r["model"], "cost_usd_per_image": r["cost_usd_per_image"],
+                             "composite": r["composite"]} for r in rows if r["cost_usd_per_image"] is not None],
+            "latency_cdf.json": cdf,
+            "pareto.png": pareto([r for r in rows if r["cost_usd_per_image"] is not None]),
+            "latency_cdf.png": latency_cdf(samples)}
+
+
+def _write_all(out: dict[Path, str | bytes]) -> None:
+    for path, data in out.items():
+        (atomic_write_bytes if isinstance(data, bytes) else atomic_write_text)(path, data)
 
 
 def run(params_path: str | Path = "params.yaml") -> dict:
     cfg = config.load(params_path)
     paths, track = cfg["paths"], cfg["tracking"]
     board = build(cfg)
-    markdown = render(board, records=read_jsonl(paths.records))
+    records = read_jsonl(paths.records)
+    plots = plot_data(board, _read_json(paths.latency))
+    markdown = render(board, records=records)
+    html = render_html(board, records, Path(paths.images), plots)
+    files = {Path(paths.leaderboard): to_json(board), Path(paths.report): markdown, Path(paths.report_html): html}
     if track.enabled:
         with tempfile.TemporaryDirectory() as tmp:
-            lb, md = Path(tmp) / Path(paths.leaderboard).name, Path(tmp) / Path(paths.report).name
-            lb.write_text(to_json(board), encoding="utf-8")
-            md.write_text(markdown, encoding="utf-8")
-            tracking.log_run(track.experiment, config.read_params(params_path), metrics_for_tracking(board),
-                             [lb, md, Path(params_path)], {"suite": board["suite"], "plumbing": str(board["plumbing"])})
-    write_json(paths.leaderboard, board)
-    atomic_write_text(paths.report, markdown)
+            staged = [Path(tmp) / p.name for p in files]
+            _write_all(dict(zip(staged, files.values())))
+            children = {r["model"]: {k: r[k] for k in TRACKED if r[k] is not None} for r in board["models"]}
+            tracking.log_run(track.experiment, config.read_params(params_path), {}, [*staged, Path(params_path)],
+                             {"suite": board["suite"], "plumbing": str(board["plumbing"])}, children=children)
+    with staged_dir(paths.plots) as tmp:
+        for name, data in plots.items():
+            target = tmp / name
+            target.write_bytes(data) if isinstance(data, bytes) else target.write_text(to_json(data))
+    _write_all(files)
     return board

@@ -1,55 +1,91 @@
-"""Render the leaderboard as Markdown: banner, leaderboard, per-category table, conventions, samples."""
+"""Render the leaderboard as Markdown: banner, leaderboard with CIs, categories, cost, sensitivity,
+model cards, conventions, samples and a provenance footer. Unmeasured figures say "not measured"."""
 from __future__ import annotations
 
+NM = "not measured"
 
-def _f(x, digits: int = 3) -> str:
+
+def f(x, digits: int = 3) -> str:
     if x is None:
-        return "n/a"
+        return NM
     if isinstance(x, float):
-        return f"{x:.{digits}g}" if abs(x) < 1e-3 and x != 0 else f"{x:.{digits}f}"
+        return f"{x:.{digits}g}" if x != 0 and abs(x) < 1e-3 else f"{x:.{digits}f}"
     return str(x)
 
 
-def _banner(board: dict) -> list[str]:
-    if not board["plumbing"]:
-        return []
-    return [f"> **{board['note']}**", ""]
+def ci(values, digits: int = 3) -> str:
+    return f"[{f(values[0], digits)}, {f(values[1], digits)}]" if values else "(CI not measured)"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header), *("| " + " | ".join(r) + " |" for r in rows), ""]
 
 
 def _leaderboard(board: dict) -> list[str]:
-    lines = ["## Leaderboard", "",
-             "| model | composite | FID | KID | CLIP score | human (0-100) | $/image | p50 s | p95 s | p99 s | cold start s |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    rows = [[str(r["rank"]), r["model"], f"{f(r['composite'], 1)} {ci(r['composite_ci95'], 1)}",
+             f"{r['p_holds_rank']:.0%}", f"{f(r['fid'])} {ci(r['fid_ci95'])}", f"{f(r['kid'])} ± {f(r['kid_std'])}",
+             f"{f(r['clip_score'])} {ci(r['clip_score_ci95'])}",
+             f"{f(r['human'], 1)} {ci(r['human_ci95'], 1)}{' simulated' if r['human_simulated'] else ''}",
+             f(r["cost_usd_per_image"], 3), f(r["latency_p50_s"]), f(r["latency_p95_s"]), f(r["latency_p99_s"]),
+             f(r["cold_start_s"]), f(r["failure_rate"], 2)] for r in board["models"]]
+    lines = ["## Leaderboard", "", *_table(["#", "model", "composite [95 % CI]", "P(holds rank)", "FID", "KID",
+                                            "CLIP score", "human 0-100", "$/image", "p50 s", "p95 s", "p99 s",
+                                            "cold start s", "failure rate"], rows)]
     for r in board["models"]:
-        lines.append(f"| {r['model']} | {_f(r['composite'], 1)} | {_f(r['fid'])} | {_f(r['kid'])} ± {_f(r['kid_std'])} "
-                     f"| {_f(r['clip_score'])} | {_f(r['human'], 1)}{' (simulated)' if r['human_simulated'] else ''} "
-                     f"| {_f(r['cost_usd_per_image'], 3)} | {_f(r['latency_p50_s'])} | {_f(r['latency_p95_s'])} "
-                     f"| {_f(r['latency_p99_s'])} | {_f(r['cold_start_s'])} |")
-    lines += ["", "Sample sizes: " + "; ".join(
-        f"{r['model']}: {r['n_generated']} generated vs {r['n_reference']} reference images, "
-        f"{r['latency_n_requests']} latency requests ({r['latency_n_failed']} failed; p95 "
-        f"{'claimable' if r['latency_p95_claimable'] else 'NOT claimable at 99 % confidence'})" for r in board["models"]), ""]
-    return lines
+        lines.append(f"- **{r['model']}**: n = {r['n_generated']} generated vs {r['n_reference']} reference images; "
+                     f"{r['latency_n_requests']} latency requests, {r['latency_n_failed']} missed; p95 "
+                     f"{'claimable' if r['latency_p95_claimable'] else 'NOT claimable at 99 % confidence (run too short)'}"
+                     + (f"; CI omits {', '.join(r['ci_missing'])} uncertainty" if r["ci_missing"] else ""))
+        lines += [f"  - {k}: not measured ({why})" for k, why in sorted(r["not_measured"].items())]
+    return lines + [""]
 
 
 def _categories(board: dict) -> list[str]:
     cats = sorted({c for r in board["models"] for c in r["categories"]})
-    lines = ["## Per category (FID / CLIP score, n)", "", "| model | " + " | ".join(cats) + " |",
-             "|---|" + "---|" * len(cats)]
-    for r in board["models"]:
-        cells = [f"{_f(r['categories'][c]['fid'])} / {_f(r['categories'][c]['clip_score'])}, n={r['categories'][c]['n_generated']}"
-                 if c in r["categories"] else "n/a" for c in cats]
-        lines.append(f"| {r['model']} | " + " | ".join(cells) + " |")
+    rows = [[r["model"], *(f"{f(r['categories'][c]['fid'])} {ci(r['categories'][c]['fid_ci95'])} / "
+                           f"{f(r['categories'][c]['clip_score'])}, n={r['categories'][c]['n_generated']}"
+                           if c in r["categories"] else NM for c in cats)] for r in board["models"]]
+    return ["## Per category (FID [CI] / CLIP score, n)", "", *_table(["model", *cats], rows)]
+
+
+def _cost(board: dict) -> list[str]:
+    rows = [[r["model"], f(r["cost_usd_per_image"], 3), *(f((r["cost_breakdown"] or {}).get(k), 3) for k in
+            ("compute_usd_per_image", "orchestration_usd_per_image", "platform_fee_usd_per_image")),
+             str(r.get("cost_billing") or NM)] for r in board["models"]]
+    lines = ["## Cost per image", "", *_table(["model", "total $", "compute $", "orchestration $", "platform fee $",
+                                                "billing"], rows)]
+    utils = sorted({s["utilisation"] for r in board["models"] for s in r.get("cost_sensitivity", [])})
+    if utils:
+        sens = [[r["model"], *(f(next((s["cost_usd_per_image"] for s in r["cost_sensitivity"] if s["utilisation"] == u),
+                                      None), 3) for u in utils)] for r in board["models"]]
+        lines += ["Sensitivity to GPU utilisation ($/image):", "", *_table(["model", *(f"{u:.0%}" for u in utils)], sens)]
+    return lines + ([f"> {board['cost_note']}", ""] if board.get("cost_note") else [])
+
+
+def _sensitivity(board: dict) -> list[str]:
+    rows = [[s["weights"], f"{s['w_fid']:.2f} / {s['w_clip']:.2f} / {s['w_human']:.2f}", " > ".join(s["ranking"]),
+             ", ".join(s["flipped"]) or "none"] for s in board["weight_sensitivity"]]
+    return ["## Weight sensitivity", "", *_table(["weights", "FID / CLIP / human", "ranking", "models that move"], rows)]
+
+
+def _cards(board: dict) -> list[str]:
+    lines = ["## Model cards", ""]
+    for name, c in board["model_cards"].items():
+        where = f", {c['repo_id']}@{c['revision']}" if c["repo_id"] else ""
+        steps = c["steps"] if c["steps"] is not None else "per job"
+        guidance = c["guidance"] if c["guidance"] is not None else "per job"
+        lines.append(f"- **{name}** ({c['display_name']}): `{c['pipeline']}`, source {c['source']}{where}, "
+                     f"scheduler {c['scheduler']}, steps {steps}, guidance {guidance}, {c['dtype']}; licence: {c['licence']}")
     return lines + [""]
 
 
 def _conventions(board: dict) -> list[str]:
-    w = board["weights"]
+    w, pc = board["weights"], board["price_card"]
     lines = ["## How these numbers were made", "",
              f"- Composite {board['composite_version']}: FID {w['fid']:.0%}, CLIP {w['clip']:.0%}, human {w['human']:.0%}; "
-             f"anchors {board['normalisation']} (see rubrics/composite.md).",
-             f"- Price card: {board['price_card']['card']} ({board['price_card']['gpu']}, "
-             f"${board['price_card']['price_usd_per_hour']}/h, as of {board['price_card']['as_of']}; {board['price_card']['source']})."]
+             f"fixed anchors {board['normalisation']} (rubrics/composite.md).",
+             f"- Price card: {pc['card']} ({pc['gpu']}, ${pc['price_usd_per_hour']}/h, utilisation {pc['utilisation']:.0%}, "
+             f"as of {pc['as_of']}; source: {pc['source']})."]
     for metric, conv in sorted(board["convention"].items()):
         items = conv.items() if isinstance(conv, dict) else [("", conv)]
         lines.append(f"- `{metric}`: " + "; ".join(f"{k} = {v}" if k else str(v) for k, v in sorted(items)))
@@ -57,18 +93,25 @@ def _conventions(board: dict) -> list[str]:
 
 
 def _samples(records: list[dict]) -> list[str]:
-    lines = ["## Samples", ""]
-    seen = set()
+    lines, seen = ["## Samples", ""], set()
     for rec in records:
-        key = (rec["model"], rec["category"])
-        if key not in seen:
-            seen.add(key)
+        if (rec["model"], rec["category"]) not in seen and rec.get("status", "ok") == "ok":
+            seen.add((rec["model"], rec["category"]))
             lines.append(f"- {rec['model']} / {rec['category']} / `{rec['job_id']}`: "
                          f"![{rec['job_id']}](../outputs/generate/images/{rec['image']}) \"{rec['prompt']}\"")
     return lines + [""]
 
 
+def _footer(board: dict) -> list[str]:
+    p = board["provenance"]
+    libs = ", ".join(f"{k} {v}" for k, v in sorted(p["libraries"].items()))
+    hw = ", ".join(f"{k} {v}" for k, v in sorted(p["hardware"].items()))
+    return ["---", f"Provenance: git {p['git_commit']}{' (dirty tree)' if p['git_dirty'] else ''}; "
+            f"dvc.lock sha256 {p['dvc_lock_sha256']}; {libs}; hardware: {hw}.", ""]
+
+
 def render(board: dict, records: list[dict]) -> str:
-    lines = [f"# Sentinel report: suite `{board['suite']}`", "", *_banner(board), *_leaderboard(board),
-             *_categories(board), *_conventions(board), *_samples(records)]
+    banner = [f"> **{board['note']}**", ""] if board["plumbing"] else []
+    lines = [f"# Sentinel report: suite `{board['suite']}`", "", *banner, *_leaderboard(board), *_categories(board),
+             *_cost(board), *_sensitivity(board), *_cards(board), *_conventions(board), *_samples(records), *_footer(board)]
     return "\n".join(lines)

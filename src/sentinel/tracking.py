@@ -7,9 +7,10 @@ logged from params.yaml, which holds none, and keys that look like secrets are r
 """
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 from typing import Any
+
+from .provenance import git
 
 SECRET_HINTS = ("api_key", "apikey", "token", "secret", "password")
 
@@ -24,17 +25,10 @@ def flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def _git_commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True,
-                              timeout=10).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-
-
 def log_run(experiment: str, params: dict, metrics: dict[str, float], artifacts: list[Path],
-            tags: dict[str, str]) -> str:
-    """Log one run; returns its run id. Raises on any MLflow failure (the stage then fails)."""
+            tags: dict[str, str], children: dict[str, dict[str, float]] | None = None) -> str:
+    """Log one run, plus one nested run per child (model) with that child's metrics, also mirrored on
+    the parent as `<child>.<metric>`. Returns the parent run id. Raises on any MLflow failure."""
     import mlflow
 
     flat = flatten(params)
@@ -43,9 +37,15 @@ def log_run(experiment: str, params: dict, metrics: dict[str, float], artifacts:
         raise ValueError(f"params key {leaked[0]!r} looks like a secret; secrets come from the environment only")
     mlflow.set_experiment(experiment)
     with mlflow.start_run() as run:
-        mlflow.set_tags({**tags, "git_commit": _git_commit()})
+        mlflow.set_tags({**tags, "git_commit": git("rev-parse", "HEAD")})
         mlflow.log_params({k: str(v)[:6000] for k, v in flat.items()})
-        mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
+        children = children or {}
+        flat_children = {f"{c}.{k}": v for c, m in children.items() for k, v in m.items()}
+        mlflow.log_metrics({k: float(v) for k, v in {**metrics, **flat_children}.items()})
         for path in artifacts:
             mlflow.log_artifact(str(path))
+        for child, child_metrics in children.items():
+            with mlflow.start_run(run_name=child, nested=True):
+                mlflow.set_tags({**tags, "model": child})
+                mlflow.log_metrics({k: float(v) for k, v in child_metrics.items()})
         return run.info.run_id

@@ -1,0 +1,76 @@
+"""Report figures as PNG bytes (matplotlib, Agg backend): quality vs cost, latency CDFs, sample grids.
+
+Figures are rendered deterministically (fixed size, dpi and no timestamps in metadata) so the
+same inputs give the same bytes; they are embedded in the HTML report and written beside it.
+"""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from .images import decode_rgb  # noqa: E402
+
+SAVE = {"format": "png", "dpi": 100, "metadata": {"Software": None}}
+
+
+def _png(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, **SAVE)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def pareto(rows: list[dict]) -> bytes:
+    """Composite (with its CI) against cost per image; the Pareto front is drawn as a step line."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    pts = sorted((r["cost_usd_per_image"], r["composite"], r["model"], r.get("composite_ci95")) for r in rows)
+    for cost, comp, name, ci in pts:
+        yerr = [[comp - ci[0]], [ci[1] - comp]] if ci else None
+        ax.errorbar(cost, comp, yerr=yerr, fmt="o", capsize=3)
+        ax.annotate(name, (cost, comp), textcoords="offset points", xytext=(5, 5), fontsize=8)
+    front, best = [], -np.inf
+    for cost, comp, _, _ in pts:
+        if comp > best:
+            front.append((cost, comp))
+            best = comp
+    if front:
+        ax.step(*zip(*front), where="post", linestyle="--", color="grey", label="Pareto front")
+        ax.legend(fontsize=8)
+    ax.set_xlabel("cost per image (USD)")
+    ax.set_ylabel("composite quality (0-100)")
+    ax.set_title("Quality vs cost")
+    return _png(fig)
+
+
+def latency_cdf(samples: dict[str, list[float | None]]) -> bytes:
+    """Empirical CDF of end-to-end latency per model; misses (None) sit at the top, never dropped."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name, values in samples.items():
+        ok = np.sort([v for v in values if v is not None])
+        if ok.size:
+            ax.step(ok, np.arange(1, ok.size + 1) / len(values), where="post", label=f"{name} (n={len(values)})")
+    ax.set_xlabel("end-to-end latency (s)")
+    ax.set_ylabel("fraction of requests")
+    ax.set_ylim(0, 1.02)
+    ax.set_title("Latency CDF (misses count as never finishing)")
+    ax.legend(fontsize=8)
+    return _png(fig)
+
+
+def sample_grid(images: list[tuple[str, Path]], columns: int = 4) -> bytes:
+    """A grid of generated images with their job ids."""
+    rows = max(1, -(-len(images) // columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(2 * columns, 2.2 * rows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, (label, path) in zip(axes.flat, images):
+        ax.imshow(decode_rgb(path))
+        ax.set_title(label, fontsize=7)
+    fig.tight_layout()
+    return _png(fig)

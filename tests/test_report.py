@@ -1,0 +1,82 @@
+"""Composite uncertainty, rank stability, weight sensitivity, and fixed anchors across model sets."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sentinel import leaderboard, ranking
+from sentinel.config import ModelConfig, NormalisationConfig, ReportConfig, SchedulerConfig
+
+NORM = NormalisationConfig(fid_best=0, fid_worst=100, clip_best=35, clip_worst=15, human_best=5, human_worst=1)
+RCFG = ReportConfig(version="v", weights={"fid": 0.4, "clip": 0.3, "human": 0.3}, normalisation=NORM)
+
+
+def _row(name, fid=0.0, clip=0.0, human=0.0, se=(0.0, 0.0, 0.0)):
+    return {"model": name, "components": {"fid": fid, "clip": clip, "human": human},
+            "component_se": dict(zip(("fid", "clip", "human"), se))}
+
+
+def test_component_se_closed_form():
+    # FID CI [10, 13.92] on anchors 0..100: half-width 1.96 -> se 1 FID point = 1 on the 0-100 scale
+    assert ranking.component_se([10.0, 10.0 + 2 * ranking.Z95], 0, 100) == pytest.approx(1.0)
+    assert ranking.component_se([3.0, 3.0 + 2 * ranking.Z95], 5, 1) == pytest.approx(25.0)  # Likert: 4 points = 100
+    assert ranking.component_se(None, 0, 100) is None
+
+
+def test_no_uncertainty_gives_point_ci_and_certain_rank():
+    rows = [_row("a", 80, 80, 80), _row("b", 50, 50, 50)]
+    out = ranking.uncertainty(rows, RCFG)
+    assert out["a"]["composite_ci95"] == pytest.approx([80, 80]) and out["a"]["p_holds_rank"] == 1.0
+    assert out["b"]["rank"] == 2 and out["a"]["ci_missing"] == []
+
+
+def test_identical_models_hold_rank_half_the_time_and_ci_matches_normal():
+    rows = [_row("a", 50, 50, 50, se=(10, 10, 10)), _row("b", 50, 50, 50, se=(10, 10, 10))]
+    out = ranking.uncertainty(rows, RCFG, n=20000, seed=1)
+    assert out["a"]["p_holds_rank"] == pytest.approx(0.5, abs=0.02)
+    sd = 10 * np.sqrt(0.4**2 + 0.3**2 + 0.3**2)  # independent components, weighted sum
+    lo, hi = out["a"]["composite_ci95"]
+    assert (hi - lo) / (2 * ranking.Z95) == pytest.approx(sd, rel=0.03)
+
+
+def test_weight_sensitivity_names_models_that_flip():
+    rows = [_row("fid-strong", fid=90, clip=40, human=40), _row("clip-strong", fid=40, clip=90, human=40)]
+    table = {t["weights"]: t for t in ranking.weight_sensitivity(rows, RCFG.weights)}
+    assert table["published"]["ranking"] == ["fid-strong", "clip-strong"] and table["published"]["flipped"] == []
+    assert table["CLIP-heavy"]["ranking"] == ["clip-strong", "fid-strong"]
+    assert set(table["CLIP-heavy"]["flipped"]) == {"fid-strong", "clip-strong"}
+
+
+def _score(fid, clip, likert):
+    block = {"fid": fid, "kid_mean": 0.01, "kid_std": 0.001, "clip_score": clip, "n_generated": 10,
+             "n_reference": 20, "fid_ci95": [fid - 1, fid + 1], "clip_score_ci95": [clip - 1, clip + 1]}
+    return {"overall": block, "categories": {"c": block}, "plumbing": False,
+            "human": {"likert_mean": likert, "likert_ci95": [likert - 0.2, likert + 0.2], "simulated": True}}
+
+
+def _model(name):
+    return ModelConfig(name=name, display_name=name, pipeline="StableDiffusionPipeline", source="tiny-random",
+                       repo_id=None, revision=None, init_seed=0, scheduler=SchedulerConfig(cls="DDIMScheduler"),
+                       steps=None, guidance=None, dtype="float32", device="cpu", cpu_threads=1, licence="x",
+                       plumbing=False)
+
+
+def _board(scores):
+    rows = [leaderboard.entry(n, _model(n), s, None, None, RCFG) for n, s in scores.items()]
+    return {r["model"]: r for r in leaderboard.rank(rows, RCFG)}
+
+
+def test_adding_a_third_model_leaves_the_first_two_composites_unchanged():
+    two = {"a": _score(20, 30, 4.0), "b": _score(40, 25, 3.0)}
+    three = {**two, "c": _score(1, 34, 4.9)}  # a much better model joins and takes rank 1
+    before, after = _board(two), _board(three)
+    for name in ("a", "b"):
+        assert after[name]["composite"] == before[name]["composite"]
+        assert after[name]["components"] == before[name]["components"]
+    assert after["c"]["rank"] == 1 and after["a"]["rank"] == before["a"]["rank"] + 1
+
+
+def test_unmeasured_stages_are_marked_with_a_reason():
+    row = _board({"a": _score(20, 30, 4.0)})["a"]
+    assert row["cost_usd_per_image"] is None and "cost_usd_per_image" in row["not_measured"]
+    assert row["latency_p95_s"] is None and "latency_p95_s" in row["not_measured"]
