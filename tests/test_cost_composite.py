@@ -92,3 +92,12 @@ def test_composite_weights_and_validation():
     bad = ReportConfig(version="v", weights={"fid": 0.5, "clip": 0.3, "human": 0.3}, normalisation=NORM)
     with pytest.raises(ValueError, match=r"report\.weights: must be >= 0 and sum to 1"):
         composite.composite(parts, bad)
+
+
+def test_api_model_without_list_price_is_not_measured_not_gpu_billed():
+    rows = [{"model": "vendor-b", "job_id": "1", "compute_s": 7.0, "wall_s": 7.0, "device": "api",
+             "list_price_usd_per_image": None}]
+    out = cost.summarise(rows, CARD)["vendor-b"]
+    assert out["cost_usd_per_image"] is None and "cost.list_price_usd_per_image.vendor-b" in out["not_measured"]
+    rows[0]["list_price_usd_per_image"] = 0.02  # the model config's vendor price, when the card has none
+    assert cost.summarise(rows, CARD)["vendor-b"]["cost_usd_per_image"] == pytest.approx((0.02 + 0.001) * 1.25)

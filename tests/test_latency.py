@@ -1,7 +1,8 @@
-"""Latency library: real server processes on 127.0.0.1, real HTTP, no mocks.
+"""Latency against the real model server: real processes on 127.0.0.1, real HTTP, no mocks.
 
 Server processes are the expensive part (torch import + model build), so one module-scoped server
-serves the HTTP tests and `measure_requests`; `run()` and the failure path each start their own.
+serves the HTTP tests and the request-level tests; `run()` and the failure path each start their
+own. The load generator itself is tested against the stub server in test_latency_load.py.
 """
 from __future__ import annotations
 
@@ -19,12 +20,10 @@ import torch
 import yaml
 
 from sentinel import config, models
-from sentinel.config import LatencyConfig
-from sentinel.latency import client, stats
 from sentinel.images import encode_png
-from sentinel.provenance import sha256_bytes, write_jsonl
+from sentinel.latency import client, load, serving, stats
 from sentinel.latency.server import check_loopback
-from sentinel.provenance import sha256_bytes
+from sentinel.provenance import sha256_bytes, write_jsonl
 from sentinel.workload import Job, load_jobs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,8 +69,15 @@ def single_threaded_servers():
 def params(tmp_path_factory) -> Path:
     tmp = tmp_path_factory.mktemp("latency")
     return compose_params(tmp, [f"model=[{MODEL}]", f"workload.jobs={ROOT / 'workloads/smoke.csv'}",
-                                "latency.requests=2", f"paths.latency={tmp / 'out/latency.json'}",
+                                "latency.requests=2", "latency.load_requests=3", "latency.load_fractions=[1.0]",
+                                "latency.search_steps=0", f"paths.latency={tmp / 'out/latency.json'}",
+                                f"paths.latency_cdf={tmp / 'out/cdf.csv'}",
+                                f"paths.latency_load={tmp / 'out/load.csv'}",
                                 f"paths.records={tmp / 'records.jsonl'}"])
+
+
+def latency_cfg(params: Path, **changes):
+    return replace(config.load(params, sections=("latency",))["latency"], **changes)
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +125,9 @@ def request(url: str, method: str, path: str, body: bytes | None = None) -> tupl
 
 def test_healthz_and_unknown_path(server):
     status, _, body = request(server.url, "GET", "/healthz")
-    assert status == 200 and json.loads(body) == {"model": MODEL, "ready": True}
+    health = json.loads(body)
+    assert status == 200 and health["model"] == MODEL and health["ready"] is True
+    assert 0 < health["weight_load_s"] < 120
     status, _, body = request(server.url, "GET", "/nope")
     assert status == 404 and "/nope" in json.loads(body)["error"]
 
@@ -160,9 +168,8 @@ def test_non_loopback_host_is_refused(params):
     proc = subprocess.run([sys.executable, "-m", "sentinel.latency.server", "--params", str(params),
                            "--model", MODEL, "--host", "0.0.0.0"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "not a loopback address" in proc.stderr and proc.stdout == ""
-    cfg = LatencyConfig(requests=1, timeout_s=1.0, startup_timeout_s=1.0, host="0.0.0.0")
     with pytest.raises(ValueError, match="loopback"):
-        client.measure_model(str(params), MODEL, [], cfg)
+        serving.measure_model(str(params), MODEL, [], latency_cfg(params, host="0.0.0.0"))
 
 
 # --- measurement against the running server -----------------------------------------------------
@@ -171,7 +178,8 @@ def test_failed_requests_are_misses_and_reach_p99(server, jobs, reference):
     bad = replace(jobs[0], id="bad-width", width=60)  # server answers 400
     expected = {job.id: sha256_bytes(png) for job, png in ((j, reference[j.id]) for j in jobs)}
     expected[jobs[1].id] = "0" * 64  # a wrong image is a miss too
-    latencies, misses, rate = client.measure_requests(server.url, [jobs[0], bad, jobs[1]], 4, 60.0, expected)
+    result = load.closed_loop(serving._sender(server.url, [jobs[0], bad, jobs[1]], expected), 4, 1, 60.0)
+    latencies, misses, rate = result.latencies_s, result.misses, result.achieved_rate_rps
     assert [m["index"] for m in misses] == [1, 2]
     assert "HTTP 400" in misses[0]["reason"] and "width" in misses[0]["reason"]
     assert "sha256 mismatch" in misses[1]["reason"]
@@ -182,8 +190,8 @@ def test_failed_requests_are_misses_and_reach_p99(server, jobs, reference):
 
 
 def test_timeout_is_a_miss(server, jobs):
-    latencies, misses, _ = client.measure_requests(server.url, jobs[:1], 1, 0.01)
-    assert latencies == [math.inf] and "timeout" in misses[0]["reason"]
+    result = load.closed_loop(serving._sender(server.url, jobs[:1], None), 1, 1, 0.01)
+    assert result.latencies_s == [math.inf] and "timeout" in result.misses[0]["reason"]
 
 
 # --- measure_model / run ------------------------------------------------------------------------
@@ -197,9 +205,9 @@ def own_copy(params: Path, tmp_path: Path) -> Path:
 
 def test_measure_model_stops_server_when_it_raises(params, jobs, tmp_path):
     params = own_copy(params, tmp_path)
-    cfg = LatencyConfig(requests=2, timeout_s=60.0, startup_timeout_s=0.5, host="127.0.0.1")
+    cfg = latency_cfg(params, startup_timeout_s=0.5)
     with pytest.raises(TimeoutError, match="not READY within startup_timeout_s=0.5"):
-        client.measure_model(str(params), MODEL, jobs, cfg)  # raises while the server is still loading
+        serving.measure_model(str(params), MODEL, jobs, cfg)  # raises while the server is still loading
     assert not server_pids(str(params))
 
 
@@ -214,22 +222,38 @@ def test_run_writes_the_latency_file(params, reference, tmp_path):
     result = doc["models"][MODEL]
     assert result["n_requests"] == 2 and result["n_failed"] == 0 and len(result["per_request_s"]) == 2
     assert result["cold_start_s"] == pytest.approx(result["startup_s"] + result["first_inference_s"], abs=1e-5)
+    assert result["startup_s"] == pytest.approx(result["process_start_s"] + result["weight_load_s"], abs=1e-5)
+    assert result["weight_load_s"] > 0 and result["process_start_s"] > 0
     assert result["latency_p50_s"] <= result["latency_p95_s"] <= result["latency_p99_s"] <= result["latency_max_s"]
     assert result["latency_max_s"] == max(result["per_request_s"])
     assert result["p95_claimable"] is False and result["percentile_method"] == "nearest-rank"
     assert result["sha256_checked"] is True  # served bytes checked against the generate records
+    assert result["failure_rate"] == 0 and result["goodput_fraction"] == 1.0 and result["slo_s"] == 1.0
+    assert result["p95_min_requests"] == 90 and result["p99_min_requests"] == 459
+    warm_max = max(result["per_request_s"])
+    assert result["blended_latency_p50_s"] == result["blended_latency_p99_s"] == warm_max  # 2 x 49.5 % + 1 % cold
+    # load: fraction 1.0, then the search bracket [0.5, 2.0] (2.0 only if 0.5 met the SLO)
+    fractions = [r["offered_fraction_of_capacity"] for r in result["load"]]
+    assert fractions[:2] == [0.5, 1.0] and fractions[2:] in ([], [2.0])
+    assert all(r["n_requests"] == 3 and r["offered_rate_rps"] > 0 for r in result["load"])
+    paths = config.load(params, sections=("paths",))["paths"]
+    assert len(Path(paths.latency_load).read_text().splitlines()) == 1 + len(result["load"])
+    cdf = Path(paths.latency_cdf).read_text().splitlines()
+    assert cdf[0] == "model,latency_s,cumulative_fraction" and cdf[-1].endswith(",1.0") and len(cdf) == 3
     assert doc["note"] == "timings; machine-dependent; plumbing models on CPU" and "torch" in doc["provenance"]
 
 
 def test_run_failure_leaves_no_output(tmp_path):
     params = compose_params(tmp_path, [f"model=[{MODEL}]", f"workload.jobs={ROOT / 'workloads/smoke.csv'}",
-                                       "latency.host=0.0.0.0", f"paths.latency={tmp_path / 'latency.json'}"])
+                                       "latency.host=0.0.0.0", f"paths.latency={tmp_path / 'latency.json'}",
+                                       f"paths.latency_cdf={tmp_path / 'cdf.csv'}"])
     (tmp_path / "latency.json").write_text("stale")
+    (tmp_path / "cdf.csv").write_text("stale")
     from sentinel.latency import run
 
     with pytest.raises(ValueError, match="loopback"):
         run(params)
-    assert not (tmp_path / "latency.json").exists()
+    assert not (tmp_path / "latency.json").exists() and not (tmp_path / "cdf.csv").exists()
 
 
 # --- statistics ---------------------------------------------------------------------------------

@@ -97,9 +97,10 @@ def test_score_set_reuses_cached_features_and_matches_the_parts(image_sets, feat
                   batch_size=4, kid_subset_size=5, kid_subsets=10, seed=0)
     before = feature_cache.computed  # Inception features of both sets are already cached by `features`
     result = score_set(gen, prompts, ref, cache=feature_cache, **kwargs)
-    assert feature_cache.computed - before == 8 + 8  # only CLIP: 8 images + 8 prompts
-    assert set(result) == {"fid", "kid_mean", "kid_std", "clip_score", "clip_score_per_image",
-                           "n_generated", "n_reference", "prompts_truncated"}
+    # Inception rows of both sets are cached; CLIP needs 8 generated + 30 reference images (CMMD) + 8 prompts
+    assert feature_cache.computed - before == 8 + 30 + 8
+    assert set(result) == {"fid", "kid_mean", "kid_std", "kid_full", "clip_score", "clip_score_per_image", "cmmd",
+                           "ci", "ci_level", "bootstrap_samples", "n_generated", "n_reference", "prompts_truncated"}
     assert (result["n_generated"], result["n_reference"], result["prompts_truncated"]) == (8, 30, 1)
     assert result["fid"] == pytest.approx(fid.fid_from_features(features["faces_b_noise8"][:8], features["faces_a"]))
     kid = fid.kid_from_features(features["faces_b_noise8"][:8], features["faces_a"], subset_size=5, subsets=10, seed=0)
@@ -107,7 +108,7 @@ def test_score_set_reuses_cached_features_and_matches_the_parts(image_sets, feat
     clip_direct = clip.clip_score(gen, prompts, arch=CLIP_ARCH, weights_path=clip_weights, batch_size=3)
     assert result["clip_score_per_image"] == pytest.approx(clip_direct["clip_score_per_image"], abs=1e-4)
     again = score_set(gen[:6], prompts[:6], ref, cache=feature_cache, **kwargs)  # a "category": all cached
-    assert feature_cache.computed - before == 16 and again["n_generated"] == 6
+    assert feature_cache.computed - before == 46 and again["n_generated"] == 6
 
 
 def test_score_set_errors_name_the_numbers(image_sets, features, feature_cache, inception_weights, clip_weights):

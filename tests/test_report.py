@@ -80,3 +80,11 @@ def test_unmeasured_stages_are_marked_with_a_reason():
     row = _board({"a": _score(20, 30, 4.0)})["a"]
     assert row["cost_usd_per_image"] is None and "cost_usd_per_image" in row["not_measured"]
     assert row["latency_p95_s"] is None and "latency_p95_s" in row["not_measured"]
+
+
+def test_pairwise_only_human_ratings_leave_composite_unscored_not_crashed():
+    score = _score(20, 30, 4.0)
+    score["human"] = {"bt_strength": 0.3, "simulated": False}  # an export with votes but no Likert
+    board = _board({"a": score, "b": _score(40, 25, 3.0)})
+    assert board["a"]["composite"] is None and "composite" in board["a"]["not_measured"]
+    assert board["a"]["rank"] is None and board["b"]["rank"] == 1

@@ -1,18 +1,13 @@
-"""MLflow logging (default store, secrets refused) and the simulated rater."""
+"""MLflow logging (default store, secrets refused)."""
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
-from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
 
-from sentinel import human, tracking
-from sentinel.images import encode_png
-from sentinel.provenance import sha256_bytes
+from sentinel import tracking
 
 
 def test_flatten_nested_params():
@@ -37,36 +32,3 @@ def test_default_store_is_mlflow_default_sqlite_in_working_dir(tmp_path):
     params_b, metric, uri = proc.stdout.split()[-3:]
     assert (params_b, float(metric)) == ("1", 2.5)
     assert uri.startswith("sqlite:") and (tmp_path / "mlflow.db").exists()
-
-
-def _records(tmp_path: Path, arrays: list[np.ndarray]) -> list[dict]:
-    rows = []
-    for i, a in enumerate(arrays):
-        png = encode_png(Image.fromarray(a))
-        (tmp_path / f"{i}.png").write_bytes(png)
-        rows.append({"model": "m", "job_id": str(i), "category": "c", "image": f"{i}.png", "sha256": sha256_bytes(png)})
-    return rows
-
-
-def test_simulated_rater_is_deterministic_labelled_and_tracks_structure(tmp_path):
-    rng = np.random.default_rng(0)
-    flat = [np.full((32, 32, 3), 128, np.uint8) + np.uint8(i) for i in range(8)]
-    busy = [rng.integers(0, 256, (32, 32, 3), dtype=np.uint8) for _ in range(8)]
-    recs = _records(tmp_path, flat + busy)
-    a = human.simulate(recs, tmp_path, raters=3, seed=0)
-    assert a == human.simulate(recs, tmp_path, raters=3, seed=0)
-    assert len(a) == 3 * 16 and all(r["simulated"] is True and 1 <= r["likert"] <= 5 for r in a)
-    mean = lambda rows: np.mean([r["likert"] for r in rows])  # noqa: E731
-    flat_ids = {str(i) for i in range(8)}
-    assert mean([r for r in a if r["job_id"] in flat_ids]) < mean([r for r in a if r["job_id"] not in flat_ids])
-
-
-def test_human_summary_ci_brackets_mean_closed_form():
-    rows = [{"image_sha256": f"{i}", "job_id": "j", "likert": v, "simulated": True}
-            for i, v in enumerate([1, 2, 3, 4, 5])]
-    out = human.summarise(rows, seed=0)
-    assert out["likert_mean"] == 3.0 and out["n_images"] == 5
-    lo, hi = out["likert_ci95"]
-    assert 1 <= lo < 3 < hi <= 5
-    with pytest.raises(ValueError, match="no ratings"):
-        human.summarise([], seed=0)

@@ -36,6 +36,32 @@ class SchedulerConfig:
 
 
 @dataclass(frozen=True)
+class UnetWeightsConfig:
+    """A UNet checkpoint file loaded into the base pipeline (SDXL-Lightning's 4-step UNet)."""
+    repo_id: str
+    revision: str | None
+    filename: str
+
+
+@dataclass(frozen=True)
+class ApiConfig:
+    """A vendor API. The key is read from the environment variable named by `key_env`; it never
+    appears in params.yaml, MLflow, logs or reports."""
+    protocol: str  # "openai-images" or "submit-poll"
+    base_url: str
+    key_env: str
+    vendor_model: str
+    list_price_usd_per_image: float | None  # the vendor's published list price; null: not yet known
+    price_source: str
+    timeout_s: float = 60.0
+    max_retries: int = 4
+    backoff_s: float = 1.0  # first retry wait; doubles each retry unless Retry-After says otherwise
+    max_backoff_s: float = 60.0
+    poll_interval_s: float = 1.0
+    poll_timeout_s: float = 600.0
+
+
+@dataclass(frozen=True)
 class ModelConfig:
     """One model. `source: tiny-random` builds the pipeline class from seeded random components;
     `source: pretrained` loads `repo_id` at `revision` (from the local HF cache when offline)."""
@@ -54,6 +80,14 @@ class ModelConfig:
     cpu_threads: int  # torch intra-op threads on CPU: pixels depend on it, so it is pinned
     licence: str
     plumbing: bool
+    # Optional (defaults keep older configs valid); see conf/model/*.yaml and docs/models/.
+    resolution_px: int | None = None  # square output size pinned by the recipe; null: each job's size
+    batch_size: int = 1  # jobs per pipeline call; images do not depend on it (per-job generators)
+    compile: bool = False  # torch.compile the denoiser (CUDA only)
+    cpu_offload: bool = False  # diffusers model CPU offload, for models larger than the card
+    pipeline_kwargs: dict[str, Any] = field(default_factory=dict)  # extra constructor args (tiny builds)
+    unet: UnetWeightsConfig | None = None  # a distilled UNet loaded into the base pipeline
+    api: ApiConfig | None = None  # `source: api`: a closed model behind a vendor API
 
 
 @dataclass(frozen=True)
@@ -61,13 +95,17 @@ class WorkloadConfig:
     name: str
     jobs: str
     categories: tuple[str, ...]
+    # category -> folder of reference PNGs; a category not named uses <paths.data>/reference/<category>
+    # (see sentinel.references.reference_dir).
+    reference: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class HumanConfig:
     source: str  # "simulated" or a path to a ratings export
-    raters: int
+    raters: int  # simulated raters (source: simulated only)
     seed: int
+    gold_min_accuracy: float  # raters below this share of correct gold/attention items are excluded
 
 
 @dataclass(frozen=True)
@@ -80,6 +118,12 @@ class ScoreConfig:
     kid_subsets: int
     seed: int
     human: HumanConfig
+    # Optional (defaults keep older configs valid); see rubrics/metrics-convention.md.
+    cache_dir: str = ".cache/sentinel"  # on-disk feature cache; never changes a number ("" = memory only)
+    bootstrap_samples: int = 200  # generated-image resamples for every metric's CI
+    ci_level: float = 0.95
+    preference_models: tuple[str, ...] = ()  # human-preference scorers (imagereward, hpsv2, pickscore): off
+    preference_weights_dir: str = "weights/preference"
 
 
 @dataclass(frozen=True)
@@ -91,6 +135,10 @@ class CostConfig:
     price_usd_per_hour: float
     orchestration_overhead_usd_per_image: float
     platform_fee_fraction: float
+    utilisation: float  # share of billed GPU time spent generating; idle time is billed too
+    images_per_cold_start: int  # a worker's weight load is amortised over this many images
+    utilisation_sensitivity: tuple[float, ...]
+    list_price_usd_per_image: dict[str, float]  # API models: the vendor's per-image list price
 
 
 @dataclass(frozen=True)
@@ -99,6 +147,18 @@ class LatencyConfig:
     timeout_s: float
     startup_timeout_s: float
     host: str
+    concurrency: int  # closed-loop warm run: requests in flight
+    slo_s: float  # a request is good when it succeeded within this
+    slo_percentile: float  # the rate search's criterion: this percentile <= slo_s
+    cold_start_rate: float  # fraction of requests assumed to hit a cold server, for the blend
+    arrival: str  # open-loop schedule: poisson | gamma
+    burst_cv: float  # gamma arrivals: coefficient of variation of the gaps
+    seed: int
+    workers: int  # open loop: most requests in flight from the client
+    load_fractions: tuple[float, ...]  # open-loop offered rates, as fractions of warm capacity
+    load_requests: int  # requests per open-loop rate (and per search probe)
+    search_fractions: tuple[float, ...]  # [low, high] bracket for the max-rate-under-SLO search
+    search_steps: int  # bisection steps (0: no search)
 
 
 @dataclass(frozen=True)
@@ -119,6 +179,18 @@ class ReportConfig:
 
 
 @dataclass(frozen=True)
+class GenerateConfig:
+    """How the generate stage runs its jobs (sentinel.executors): in this process or on Ray."""
+    executor: str  # "local" or "ray" (connects to RAY_ADDRESS, else starts a local Ray instance)
+    actors_per_model: int  # ray: pipeline replicas per model; 0: one per GPU, or per CPU slot on CPU
+    cpus_per_actor: float  # ray: CPUs each actor reserves; keep the sum below the node's CPUs (ray#44687)
+    gpus_per_actor: float  # ray: GPUs each actor of a CUDA model reserves (ignored for CPU models)
+    max_retries: int  # ray: re-submissions of a chunk of jobs whose worker died, before the run fails
+    resume: bool  # keep valid outputs in paths.generate_work from an interrupted run (keyed by config + job,
+    #               not by code: never resume across a code change)
+
+
+@dataclass(frozen=True)
 class TrackingConfig:
     enabled: bool
     experiment: str
@@ -128,19 +200,25 @@ class TrackingConfig:
 class PathsConfig:
     data: str
     images: str
+    generate_work: str  # executors' resumable work folder (not a DVC out: `dvc repro` would delete it)
     records: str
     timings: str
     score: str
     ratings: str
     cost: str
     latency: str
+    latency_cdf: str  # CSV for DVC plots: per-model warm latency CDF
+    latency_load: str  # CSV for DVC plots: latency and goodput against offered load
     leaderboard: str
     report: str
+    report_html: str
+    plots: str
 
 
 SECTIONS: dict[str, type] = {
     "suite": SuiteConfig, "workload": WorkloadConfig, "score": ScoreConfig, "cost": CostConfig,
     "latency": LatencyConfig, "report": ReportConfig, "tracking": TrackingConfig, "paths": PathsConfig,
+    "generate": GenerateConfig,
 }  # plus "model": a mapping of model name -> ModelConfig
 
 

@@ -60,9 +60,13 @@ def model_cost(model: str, rows: list[dict], card: CostConfig) -> dict:
     base = {"n_images": len(rows), "compute_s_mean": statistics.fmean(compute),
             "compute_s_median": statistics.median(compute), "load_s": rows[0].get("load_s") or 0.0,
             "measured_on": ",".join(devices)}
-    if model in card.list_price_usd_per_image:
-        return {**base, "billing": "list price", "priced_as_measured": True,
-                **_total(card.list_price_usd_per_image[model], card), "sensitivity": []}
+    price = card.list_price_usd_per_image.get(model, rows[0].get("list_price_usd_per_image"))
+    if price is not None:  # the dated price card wins over the model config's vendor price
+        return {**base, "billing": "list price", "priced_as_measured": True, **_total(price, card), "sensitivity": []}
+    if "api" in devices:
+        return {**base, "billing": "list price", "priced_as_measured": True, "cost_usd_per_image": None,
+                "not_measured": f"no list price for API model {model!r}: set cost.list_price_usd_per_image.{model}",
+                "sensitivity": []}
     out = {**base, "billing": "gpu time", "priced_as_measured": all(d.startswith("cuda") for d in devices),
            **cost_per_image(base["compute_s_mean"], card, base["load_s"])}
     out["sensitivity"] = [{"utilisation": u, "cost_usd_per_image":

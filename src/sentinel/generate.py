@@ -1,53 +1,95 @@
-"""Stage `generate`: one PNG per (model, job), a deterministic record per image, timings apart.
+"""Stage `generate`: one PNG per (model, job), a deterministic record per job, timings apart.
 
-records.jsonl holds only what the image determines (model, job, seed, settings, sha256), so two runs
-give identical records; timings.jsonl holds compute and wall seconds, which differ run to run.
+records.jsonl holds only what the image determines (model, job, seed, settings, sha256) plus the
+job's `status` ("ok" or "failed") and, for failed jobs, `failure` (the cause) and no image file: a
+failed or invalid output never crashes the run and is never dropped. timings.jsonl holds compute and
+wall seconds, which differ run to run.
+
+Batches (`model.batch_size`) are formed in a canonical order (jobs grouped by call settings, then
+sorted by id), so the workload's row order never changes an image.
 """
 from __future__ import annotations
 
+import shutil
 import time
+from collections import Counter, defaultdict
 from pathlib import Path
 
-from . import config, models
-from .images import encode_png
-from .provenance import sha256_bytes, staged_dir, write_jsonl
+from . import config, executors
+from .executors.work import make_record, run_batch
+from .provenance import staged_dir, write_jsonl
 from .workload import Job, load_jobs
 
 
-def generate_model(model: models.ImageModel, jobs: list[Job], out_dir: Path) -> tuple[list[dict], list[dict]]:
-    records, timings = [], []
-    out_dir.mkdir(parents=True, exist_ok=True)
+def plan_batches(model, jobs: list[Job]) -> list[list[Job]]:
+    """Chunks of at most `batch_size` jobs with equal call settings, in a canonical order."""
+    groups: dict[tuple, list[Job]] = defaultdict(list)
     for job in jobs:
-        t0 = time.perf_counter()
-        img = model.generate(job)
-        compute_s = time.perf_counter() - t0
-        png = encode_png(img)
+        groups[model.batch_key(job)].append(job)
+    size = max(1, model.cfg.batch_size)
+    batches = []
+    for key in sorted(groups, key=repr):
+        ordered = sorted(groups[key], key=lambda j: j.id)
+        batches += [ordered[i:i + size] for i in range(0, len(ordered), size)]
+    return batches
+
+
+def _record(model, job: Job, result, out_dir: Path) -> dict:
+    rec, png = make_record(model, job, result)
+    if png is not None:
         (out_dir / f"{job.id}.png").write_bytes(png)
-        wall_s = time.perf_counter() - t0
-        steps, guidance = model.settings(job)
-        records.append({"model": model.cfg.name, "job_id": job.id, "category": job.category, "prompt": job.prompt,
-                        "seed": job.seed, "steps": steps, "guidance": guidance, "width": img.width,
-                        "height": img.height, "image": f"{model.cfg.name}/{job.id}.png",
-                        "sha256": sha256_bytes(png), "plumbing": model.cfg.plumbing})
-        timings.append({"model": model.cfg.name, "job_id": job.id, "compute_s": compute_s, "wall_s": wall_s,
-                        "device": model.device})
-    return records, timings
+    return rec
+
+
+def generate_model(model, jobs: list[Job], out_dir: Path) -> tuple[list[dict], list[dict]]:
+    """Records and timings for every job, in workload order."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    records, timings = {}, {}
+    price = getattr(model, "list_price_usd_per_image", None)
+    for batch in plan_batches(model, jobs):
+        t0 = time.perf_counter()
+        results = run_batch(model, batch)
+        compute_s = (time.perf_counter() - t0) / len(batch)
+        for job, result in zip(batch, results, strict=True):
+            t1 = time.perf_counter()
+            records[job.id] = _record(model, job, result, out_dir)
+            timings[job.id] = {"model": model.cfg.name, "job_id": job.id, "compute_s": compute_s,
+                               "wall_s": compute_s + time.perf_counter() - t1, "device": model.device,
+                               "batch_size": len(batch), "status": records[job.id]["status"]}
+            if price is not None:
+                timings[job.id]["list_price_usd_per_image"] = price
+    return [records[j.id] for j in jobs], [timings[j.id] for j in jobs]
+
+
+def failure_summary(records: list[dict]) -> dict[str, dict]:
+    """Per model: n_jobs, n_failed, failure_rate and failures_by_cause (for the leaderboard)."""
+    out = {}
+    for model in dict.fromkeys(r["model"] for r in records):
+        rows = [r for r in records if r["model"] == model]
+        failed = [r for r in rows if r.get("status") == "failed"]
+        causes = Counter(r["failure"].split(":")[0] for r in failed)
+        out[model] = {"n_jobs": len(rows), "n_failed": len(failed), "failure_rate": len(failed) / len(rows),
+                      "failures_by_cause": dict(sorted(causes.items()))}
+    return out
 
 
 def run(params_path: str | Path = "params.yaml") -> list[dict]:
-    cfg = config.load(params_path, sections=("model", "workload", "paths"))
-    wl, paths = cfg["workload"], cfg["paths"]
+    """Every job of every model through the configured executor (local or Ray), then publish.
+
+    The executor writes each image once under paths.generate_work; unless `generate.resume` is set,
+    that folder is cleared first, so a `dvc repro` always regenerates with the current code."""
+    cfg = config.load(params_path, sections=("model", "workload", "paths", "generate"))
+    wl, paths, gen = cfg["workload"], cfg["paths"], cfg["generate"]
     jobs = load_jobs(wl.jobs, wl.categories)
     records, timings = [], []
     with staged_dir(paths.images) as tmp:
         for name, mcfg in cfg["model"].items():
-            t0 = time.perf_counter()
-            model = models.load(mcfg)
-            load_s = time.perf_counter() - t0
-            print(f"generate: {name}: {len(jobs)} jobs on {model.device} (loaded in {load_s:.2f} s)", flush=True)
-            r, t = generate_model(model, jobs, tmp / name)
-            records += r
-            timings += [{**row, "load_s": load_s} for row in t]
+            if not gen.resume:
+                shutil.rmtree(Path(paths.generate_work) / name, ignore_errors=True)
+            results = executors.run_jobs(mcfg, jobs, paths.generate_work, gen)
+            executors.publish(results, paths.generate_work, tmp)
+            records += [r["record"] for r in results]
+            timings += [r["timing"] for r in results]
     write_jsonl(paths.records, records)
     write_jsonl(paths.timings, timings)
     return records

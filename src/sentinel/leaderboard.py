@@ -9,33 +9,48 @@ from . import composite, ranking
 from .config import ModelConfig, ReportConfig
 
 LATENCY_KEYS = ("latency_p50_s", "latency_p95_s", "latency_p99_s", "cold_start_s")
+LATENCY_EXTRA = ("latency_p90_s", "latency_max_s", "process_start_s", "weight_load_s", "first_inference_s",
+                 "slo_s", "goodput_fraction", "goodput_rps", "max_rate_meeting_slo_rps", "cold_start_rate",
+                 "blended_latency_p95_s", "blended_latency_p99_s", "warm_capacity_rps", "p95_min_requests",
+                 "p99_min_requests")
 ANCHORS = {"fid": ("fid_best", "fid_worst"), "clip": ("clip_best", "clip_worst"), "human": ("human_best", "human_worst")}
 
 
 def _ci(block: dict, key: str) -> list[float] | None:
-    """A metric's 95 % CI from the score stage, under `<key>_ci95` or `ci95.<key>`."""
+    """A metric's CI from the score stage: `ci.<key>` = {low, high, n...}, or a `<key>_ci95` pair."""
+    ci = (block.get("ci") or {}).get(key)
+    if isinstance(ci, dict):
+        return None if ci.get("low") is None else [ci["low"], ci["high"]]
     ci = block.get(f"{key}_ci95")
-    if ci is None and isinstance(block.get("ci95"), dict):
-        ci = block["ci95"].get(key)
     return list(ci) if ci is not None else None
 
 
 def _quality(score: dict, rcfg: ReportConfig, missing: dict) -> dict:
     o, h = score["overall"], score["human"]
-    parts = composite.components(o["fid"], o["clip_score"], h["likert_mean"], rcfg.normalisation)
     n = rcfg.normalisation
+    likert = h.get("likert_mean")
+    if likert is None:  # e.g. a ratings export with pairwise votes only: no Likert, no human component
+        missing["human"] = missing["composite"] = "no Likert ratings; the composite's human component needs them"
+        parts = {**composite.components(o["fid"], o["clip_score"], n.human_worst, n), "human": None}
+    else:
+        parts = composite.components(o["fid"], o["clip_score"], likert, n)
     cis = {"fid": _ci(o, "fid"), "clip": _ci(o, "clip_score"), "human": h.get("likert_ci95") or _ci(h, "likert")}
     for comp, ci in cis.items():
         if ci is None:
             missing[f"{comp}_ci95"] = "the score stage reported no confidence interval for this metric"
     se = {c: ranking.component_se(cis[c], *(getattr(n, a) for a in ANCHORS[c])) for c in composite.COMPONENTS}
     human_ci = sorted(composite.normalise(x, n.human_best, n.human_worst) for x in cis["human"]) if cis["human"] else None
-    return {"composite": composite.composite(parts, rcfg), "components": parts, "component_se": se,
+    value = composite.composite(parts, rcfg) if likert is not None else None
+    return {"composite": value, "components": parts, "component_se": se,
             "fid": o["fid"], "fid_ci95": cis["fid"], "kid": o["kid_mean"], "kid_std": o["kid_std"],
-            "kid_ci95": _ci(o, "kid"), "clip_score": o["clip_score"], "clip_score_ci95": cis["clip"],
-            "cmmd": o.get("cmmd"), "human": parts["human"], "human_ci95": human_ci,
-            "human_likert_mean": h["likert_mean"], "human_simulated": h.get("simulated", False),
-            "human_n_raters": h.get("n_raters"), "human_krippendorff_alpha": h.get("krippendorff_alpha"),
+            "kid_ci95": _ci(o, "kid_full"), "kid_full": o.get("kid_full"), "clip_score": o["clip_score"], "clip_score_ci95": cis["clip"],
+            "cmmd": o.get("cmmd"), "cmmd_ci95": _ci(o, "cmmd"), "ci_level": o.get("ci_level"), "human": parts["human"], "human_ci95": human_ci,
+            "human_likert_mean": likert, "human_simulated": h.get("simulated", False),
+            "human_n_raters": h.get("n_raters"), "human_n_excluded_raters": h.get("n_excluded_raters"),
+            "human_krippendorff_alpha": h.get("krippendorff_alpha"),
+            "human_krippendorff_alpha_pairwise": h.get("krippendorff_alpha_pairwise"),
+            "human_bt_strength": h.get("bt_strength"), "human_bt_ci95": h.get("bt_ci95"),
+            "human_rubric": h.get("rubric"),
             "n_generated": o["n_generated"], "n_reference": o["n_reference"],
             "n_failed": score.get("n_failed", 0),
             "categories": {c: {"fid": v["fid"], "fid_ci95": _ci(v, "fid"), "kid": v["kid_mean"],
@@ -45,8 +60,8 @@ def _quality(score: dict, rcfg: ReportConfig, missing: dict) -> dict:
 
 
 def _cost(cost: dict | None, missing: dict) -> dict:
-    if cost is None:
-        missing["cost_usd_per_image"] = "the cost stage has no entry for this model"
+    if cost is None or cost.get("cost_usd_per_image") is None:
+        missing["cost_usd_per_image"] = (cost or {}).get("not_measured", "the cost stage has no entry for this model")
         return {"cost_usd_per_image": None, "cost_breakdown": None}
     keys = ("compute_usd_per_image", "orchestration_usd_per_image", "platform_fee_usd_per_image")
     return {"cost_usd_per_image": cost["cost_usd_per_image"], "cost_usd_per_1000_images": cost["cost_usd_per_1000_images"],
@@ -67,7 +82,7 @@ def _latency(lat: dict | None, missing: dict) -> dict:
     return {**out, "latency_n_requests": n, "latency_n_failed": failed,
             "latency_failure_rate": failed / n if n else None,
             "latency_p95_claimable": lat.get("p95_claimable"), "latency_p99_claimable": lat.get("p99_claimable"),
-            **{k: lat[k] for k in ("slo_s", "goodput_rps", "max_rate_meeting_slo_rps") if k in lat}}
+            **{k: lat.get(k) for k in LATENCY_EXTRA}}
 
 
 def entry(name: str, mcfg: ModelConfig, score: dict, cost: dict | None, lat: dict | None, rcfg: ReportConfig) -> dict:
@@ -82,9 +97,12 @@ def entry(name: str, mcfg: ModelConfig, score: dict, cost: dict | None, lat: dic
 
 
 def rank(rows: list[dict], rcfg: ReportConfig, seed: int = 0) -> list[dict]:
-    """Sort by composite, attach CIs and P(holds rank)."""
-    rows = sorted(rows, key=lambda r: (-r["composite"], r["model"]))
-    unc = ranking.uncertainty(rows, rcfg, seed=seed)
-    for r in rows:
+    """Sort by composite (unscored models last), attach CIs and P(holds rank)."""
+    scored = sorted((r for r in rows if r["composite"] is not None), key=lambda r: (-r["composite"], r["model"]))
+    unscored = sorted((r for r in rows if r["composite"] is None), key=lambda r: r["model"])
+    unc = ranking.uncertainty(scored, rcfg, seed=seed)
+    for r in scored:
         r.update(unc[r["model"]])
-    return rows
+    for r in unscored:
+        r.update({"composite_ci95": None, "rank": None, "p_holds_rank": None, "ci_missing": ["composite"]})
+    return scored + unscored

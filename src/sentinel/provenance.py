@@ -135,14 +135,98 @@ def hardware() -> dict[str, str]:
 
         info["cuda"] = torch.version.cuda or "none"
         info["gpu"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
+        info["cudnn"] = str(torch.backends.cudnn.version()) if torch.cuda.is_available() else "none"
+        info["device"] = f"cuda:0 {info['gpu']}" if torch.cuda.is_available() else "cpu"
+        info["torch_threads"] = str(torch.get_num_threads())
     except ImportError:
         info["gpu"] = "unknown"
+    info["cpu_model"] = _cpu_model()
+    info["driver"] = _gpu_driver()
     return info
 
 
-def fingerprint(lock: str | Path = "dvc.lock") -> dict:
-    """Where a report came from: git commit (and whether the tree was dirty), dvc.lock hash, versions, hardware."""
-    lock = Path(lock)
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _gpu_driver() -> str:
+    """NVIDIA driver version (nvidia-smi, else /proc/driver/nvidia/version), or "none"."""
+    import subprocess
+
+    if shutil.which("nvidia-smi"):
+        try:
+            out = subprocess.run(["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
+                                 capture_output=True, text=True, timeout=20, check=True).stdout.split()
+            return out[0] if out else "none"
+        except (OSError, subprocess.SubprocessError):
+            pass
+    proc = Path("/proc/driver/nvidia/version")
+    return proc.read_text().splitlines()[0].strip() if proc.exists() else "none"
+
+
+def dvc_dir_md5(path: str | Path) -> str:
+    """DVC 3's md5 of a directory (`<md5>.dir`): md5 of the sorted JSON list of (relpath, file md5)."""
+    path = Path(path)
+    entries = []
+    for f in sorted(p for p in path.rglob("*") if p.is_file()):
+        h = hashlib.md5()
+        with open(f, "rb") as fh:
+            while block := fh.read(1 << 20):
+                h.update(block)
+        entries.append({"md5": h.hexdigest(), "relpath": f.relative_to(path).as_posix()})
+    entries.sort(key=lambda e: e["relpath"])
+    return hashlib.md5(json.dumps(entries, sort_keys=True).encode("utf-8")).hexdigest() + ".dir"
+
+
+def declared_md5(dvc_file: str | Path = "data.dvc") -> str | None:
+    """The md5 a `.dvc` file pins for its (first) output, or None when there is no such file."""
+    import yaml
+
+    dvc_file = Path(dvc_file)
+    if not dvc_file.is_file():
+        return None
+    outs = (yaml.safe_load(dvc_file.read_text()) or {}).get("outs") or [{}]
+    return outs[0].get("md5")
+
+
+def params_sha256(params: dict) -> str:
+    """sha256 of params in canonical JSON (key order and YAML layout do not matter)."""
+    return sha256_bytes(json.dumps(params, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8"))
+
+
+def weights_files(params: dict) -> dict[str, str]:
+    """Every weights file params names: `<section>.<key>` -> path, for keys ending in `_weights`."""
+    found = {}
+    for section, body in params.items():
+        if isinstance(body, dict):
+            for key, value in body.items():
+                if key.endswith("_weights") and isinstance(value, str) and value:
+                    found[f"{section}.{key}"] = value
+    return found
+
+
+def weights_sha256(params: dict) -> dict[str, dict[str, str | None]]:
+    """`<section>.<key>` -> {path, sha256} for each weights file params names (sha256 None: file absent)."""
+    return {key: {"path": path, "sha256": sha256_file(path) if Path(path).is_file() else None}
+            for key, path in weights_files(params).items()}
+
+
+def fingerprint(lock: str | Path = "dvc.lock", params: str | Path = "params.yaml",
+                data_dvc: str | Path = "data.dvc") -> dict:
+    """Where a report came from: git commit (and whether the tree was dirty), dvc.lock hash, versions,
+    hardware (device, CUDA, driver), the sha256 of each weights file, the data md5 and the params hash."""
+    import yaml
+
+    lock, params = Path(lock), Path(params)
+    values = (yaml.safe_load(params.read_text()) or {}) if params.is_file() else {}
     return {"git_commit": git("rev-parse", "HEAD"), "git_dirty": bool(git("status", "--porcelain")),
             "dvc_lock_sha256": sha256_file(lock) if lock.exists() else None,
-            "libraries": environment(), "hardware": hardware()}
+            "libraries": environment(), "hardware": hardware(),
+            "weights_sha256": weights_sha256(values), "data_md5": declared_md5(data_dvc),
+            "params_sha256": params_sha256(values) if values else None}

@@ -11,7 +11,11 @@ import tempfile
 from pathlib import Path
 
 from . import composite, config, leaderboard, ranking, tracking
-from .plots import latency_cdf, pareto
+from .breakdown import breakdown, human_rows, qualified_attributes
+from .generate import failure_summary
+from .models import cards
+from .workload import load_workload
+from .plots import latency_cdf, latency_vs_load, pareto
 from .provenance import PLUMBING_NOTE, atomic_write_bytes, atomic_write_text, fingerprint, read_jsonl, to_json, staged_dir
 from .report_html import render_html
 from .report_md import render
@@ -40,16 +44,44 @@ def build(cfg: dict) -> dict:
     return {"suite": cfg["suite"].name, "plumbing": plumbing, "note": PLUMBING_NOTE if plumbing else "",
             "composite_version": rcfg.version, "weights": rcfg.weights,
             "normalisation": {k: getattr(rcfg.normalisation, k) for k in rcfg.normalisation.__dataclass_fields__},
-            "weight_sensitivity": ranking.weight_sensitivity(rows, rcfg.weights),
+            "weight_sensitivity": ranking.weight_sensitivity([r for r in rows if r["composite"] is not None], rcfg.weights),
             "convention": score["convention"], "price_card": cost["price_card"], "cost_note": cost.get("note", ""),
             "latency_note": lat.get("note", ""), "models": rows,
             "model_cards": {n: _card(m) for n, m in cfg["model"].items()}, "provenance": fingerprint()}
 
 
+def attribute_breakdown(cfg: dict, records: list[dict], score: dict) -> dict:
+    """Human MOS and CLIP score per subject attribute (e.g. skin-tone band), with CIs and n."""
+    wl = load_workload(cfg["workload"].jobs, cfg["workload"].categories)
+    rows = human_rows(read_jsonl(cfg["paths"].ratings)) if Path(cfg["paths"].ratings).exists() else []
+    for model, entry in score["models"].items():
+        ok = [r for r in records if r["model"] == model and r.get("status", "ok") == "ok"]
+        per_image = entry["overall"].get("clip_score_per_image") or []
+        if len(per_image) == len(ok):
+            rows += [{"model": model, "job_id": r["job_id"], "clip_score": v} for r, v in zip(ok, per_image)]
+    return breakdown(rows, {"human_mos": True, "clip_score": True}, qualified_attributes(wl), seed=0)
+
+
+def _add_failures(board: dict, records: list[dict]) -> None:
+    """Failed or invalid generations count against the model: rate and causes, never dropped."""
+    summary = failure_summary(records)
+    for row in board["models"]:
+        s = summary.get(row["model"], {})
+        row.update({"n_jobs": s.get("n_jobs"), "n_failed": s.get("n_failed", 0),
+                    "failure_rate": s.get("failure_rate"), "failures_by_cause": s.get("failures_by_cause", {})})
+
+
+def _card_text(name: str) -> str | None:
+    try:
+        return cards.card(name)
+    except FileNotFoundError:
+        return None
+
+
 def _card(m: config.ModelConfig) -> dict:
     return {"display_name": m.display_name, "pipeline": m.pipeline, "source": m.source, "repo_id": m.repo_id,
             "revision": m.revision, "scheduler": m.scheduler.cls, "steps": m.steps, "guidance": m.guidance,
-            "dtype": m.dtype, "licence": m.licence, "plumbing": m.plumbing}
+            "dtype": m.dtype, "licence": m.licence, "plumbing": m.plumbing, "text": _card_text(m.name)}
 
 
 def plot_data(board: dict, lat: dict) -> dict[str, object]:
@@ -59,10 +91,13 @@ def plot_data(board: dict, lat: dict) -> dict[str, object]:
     cdf = [{"model": n, "latency_s": v, "fraction": (i + 1) / len(vals)}
            for n, vals in samples.items() for i, v in enumerate(sorted(x for x in vals if x is not None))]
     return {"pareto.json": [{"model": r["model"], "cost_usd_per_image": r["cost_usd_per_image"],
-                             "composite": r["composite"]} for r in rows if r["cost_usd_per_image"] is not None],
+                             "composite": r["composite"]} for r in rows if r["cost_usd_per_image"] is not None
+                            and r["composite"] is not None],
             "latency_cdf.json": cdf,
-            "pareto.png": pareto([r for r in rows if r["cost_usd_per_image"] is not None]),
-            "latency_cdf.png": latency_cdf(samples)}
+            "pareto.png": pareto([r for r in rows if r["cost_usd_per_image"] is not None and r["composite"] is not None]),
+            "latency_cdf.png": latency_cdf(samples),
+            "latency_load.png": latency_vs_load({n: m.get("load", []) for n, m in lat["models"].items()},
+                                                next((m.get("slo_s") for m in lat["models"].values()), None))}
 
 
 def _write_all(out: dict[Path, str | bytes]) -> None:
@@ -75,6 +110,8 @@ def run(params_path: str | Path = "params.yaml") -> dict:
     paths, track = cfg["paths"], cfg["tracking"]
     board = build(cfg)
     records = read_jsonl(paths.records)
+    board["attribute_breakdown"] = attribute_breakdown(cfg, records, _read_json(paths.score))
+    _add_failures(board, records)
     plots = plot_data(board, _read_json(paths.latency))
     markdown = render(board, records=records)
     html = render_html(board, records, Path(paths.images), plots)

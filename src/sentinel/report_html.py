@@ -41,7 +41,8 @@ def render_html(board: dict, records: list[dict], images_dir: Path, plots: dict[
     md = re.sub(r"(?ms)^## Samples\n.*?(?=^---)", "", md)  # replaced by embedded grids below
     body = markdown.markdown(md, extensions=["tables"])
     figures = "<h2>Plots</h2>" + _figure(plots["pareto.png"], "Quality vs cost (composite with 95 % CI)") + \
-        _figure(plots["latency_cdf.png"], "End-to-end latency CDF per model")
+        _figure(plots["latency_cdf.png"], "End-to-end latency CDF per model") + \
+        _figure(plots["latency_load.png"], "Latency under load (open loop, Poisson arrivals)")
     footer_at = body.rfind("<hr")
     body = body[:footer_at] + figures + _grids(records, images_dir) + body[footer_at:]
     title = html.escape(f"Sentinel report: suite {board['suite']}")

@@ -2,6 +2,8 @@
 model cards, conventions, samples and a provenance footer. Unmeasured figures say "not measured"."""
 from __future__ import annotations
 
+import re
+
 NM = "not measured"
 
 
@@ -22,10 +24,11 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def _leaderboard(board: dict) -> list[str]:
-    rows = [[str(r["rank"]), r["model"], f"{f(r['composite'], 1)} {ci(r['composite_ci95'], 1)}",
-             f"{r['p_holds_rank']:.0%}", f"{f(r['fid'])} {ci(r['fid_ci95'])}", f"{f(r['kid'])} ± {f(r['kid_std'])}",
+    rows = [[f(r["rank"]), r["model"], f"{f(r['composite'], 1)} {ci(r['composite_ci95'], 1)}",
+             f"{r['p_holds_rank']:.0%}" if r["p_holds_rank"] is not None else NM, f"{f(r['fid'])} {ci(r['fid_ci95'])}", f"{f(r['kid'])} ± {f(r['kid_std'])}",
              f"{f(r['clip_score'])} {ci(r['clip_score_ci95'])}",
-             f"{f(r['human'], 1)} {ci(r['human_ci95'], 1)}{' simulated' if r['human_simulated'] else ''}",
+             f"{f(r['human'], 1)} {ci(r['human_ci95'], 1)}{' simulated' if r['human_simulated'] else ''}; "
+             f"raters {f(r['human_n_raters'])}, α {f(r['human_krippendorff_alpha'], 2)}",
              f(r["cost_usd_per_image"], 3), f(r["latency_p50_s"]), f(r["latency_p95_s"]), f(r["latency_p99_s"]),
              f(r["cold_start_s"]), f(r["failure_rate"], 2)] for r in board["models"]]
     lines = ["## Leaderboard", "", *_table(["#", "model", "composite [95 % CI]", "P(holds rank)", "FID", "KID",
@@ -36,8 +39,18 @@ def _leaderboard(board: dict) -> list[str]:
                      f"{r['latency_n_requests']} latency requests, {r['latency_n_failed']} missed; p95 "
                      f"{'claimable' if r['latency_p95_claimable'] else 'NOT claimable at 99 % confidence (run too short)'}"
                      + (f"; CI omits {', '.join(r['ci_missing'])} uncertainty" if r["ci_missing"] else ""))
-        lines += [f"  - {k}: not measured ({why})" for k, why in sorted(r["not_measured"].items())]
+        lines += [f"    - {k}: not measured ({why})" for k, why in sorted(r["not_measured"].items())]
     return lines + [""]
+
+
+def _latency(board: dict) -> list[str]:
+    rows = [[r["model"], f(r["cold_start_s"]), f(r.get("process_start_s")), f(r.get("weight_load_s")),
+             f(r.get("first_inference_s")), f(r.get("latency_p90_s")), f(r.get("blended_latency_p95_s")),
+             f(r.get("goodput_fraction"), 2), f(r.get("max_rate_meeting_slo_rps"), 2), f(r.get("slo_s"))]
+            for r in board["models"]]
+    return ["## Latency detail", "", *_table(["model", "cold start s", "process start s", "weight load s",
+                                               "first inference s", "warm p90 s", "blended p95 s", "goodput",
+                                               "max rate meeting SLO (req/s)", "SLO s"], rows)]
 
 
 def _categories(board: dict) -> list[str]:
@@ -46,6 +59,14 @@ def _categories(board: dict) -> list[str]:
                            f"{f(r['categories'][c]['clip_score'])}, n={r['categories'][c]['n_generated']}"
                            if c in r["categories"] else NM for c in cats)] for r in board["models"]]
     return ["## Per category (FID [CI] / CLIP score, n)", "", *_table(["model", *cats], rows)]
+
+
+def _attributes(board: dict) -> list[str]:
+    if not board.get("attribute_breakdown"):
+        return []
+    from .breakdown import breakdown_markdown
+
+    return ["## Per subject attribute", "", breakdown_markdown(board["attribute_breakdown"]), ""]
 
 
 def _cost(board: dict) -> list[str]:
@@ -76,6 +97,10 @@ def _cards(board: dict) -> list[str]:
         guidance = c["guidance"] if c["guidance"] is not None else "per job"
         lines.append(f"- **{name}** ({c['display_name']}): `{c['pipeline']}`, source {c['source']}{where}, "
                      f"scheduler {c['scheduler']}, steps {steps}, guidance {guidance}, {c['dtype']}; licence: {c['licence']}")
+    for name, c in board["model_cards"].items():
+        if c.get("text"):  # docs/models/<name>.md, headings demoted under this section
+            lines += ["", f"### {name}", "", re.sub(r"(?m)^(#+) ", lambda m: "#" * min(6, len(m.group(1)) + 3) + " ",
+                                                    c["text"]).strip()]
     return lines + [""]
 
 
@@ -112,6 +137,6 @@ def _footer(board: dict) -> list[str]:
 
 def render(board: dict, records: list[dict]) -> str:
     banner = [f"> **{board['note']}**", ""] if board["plumbing"] else []
-    lines = [f"# Sentinel report: suite `{board['suite']}`", "", *banner, *_leaderboard(board), *_categories(board),
+    lines = [f"# Sentinel report: suite `{board['suite']}`", "", *banner, *_leaderboard(board), *_latency(board), *_categories(board), *_attributes(board),
              *_cost(board), *_sensitivity(board), *_cards(board), *_conventions(board), *_samples(records), *_footer(board)]
     return "\n".join(lines)

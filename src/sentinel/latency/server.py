@@ -3,16 +3,18 @@
     python -m sentinel.latency.server --params params.yaml --model tiny-sd [--host 127.0.0.1] [--port 0]
 
 Loads the model, binds, then prints exactly one line `READY http://HOST:PORT` to stdout.
-  GET  /healthz      -> 200 {"model": NAME, "ready": true}
+  GET  /healthz      -> 200 {"model": NAME, "ready": true, "weight_load_s": SECONDS}
   POST /v1/generate  -> 200 image/png (header X-Compute-Seconds); body: a job's fields as JSON
 Bad JSON or a missing/invalid field -> 400 {"error": ..., "field": ...}; unknown path -> 404.
-Inference is serialised with a lock, so concurrent requests queue (and that queueing is latency).
+Self-hosted inference is serialised with a lock, so concurrent requests queue (and that queueing is
+latency). A `source: api` model is a vendor adapter: the server is then a loopback gateway that
+forwards concurrently (the vendor queues), so the same client measures vendor models end to end.
 SIGTERM exits cleanly with status 0.
 """
 from __future__ import annotations
 
 import argparse
-
+import contextlib
 import ipaddress
 import json
 import math
@@ -32,8 +34,6 @@ HEALTH_PATH = "/healthz"
 MAX_BODY_BYTES = 1 << 20
 MAX_SIDE_PX = 4096
 MAX_SEED = 2**64 - 1
-
-
 
 
 def check_loopback(host: str) -> str:
@@ -102,6 +102,7 @@ def job_from_payload(data: Any) -> Job:
 
 class Handler(BaseHTTPRequestHandler):
     server_version = "sentinel-latency/1"
+    disable_nagle_algorithm = True  # headers and PNG go in separate writes; never wait on delayed ACK
     server: "ModelServer"
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
@@ -129,7 +130,8 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 - stdlib naming
         if self.path != HEALTH_PATH:
             return self._not_found()
-        self._json(200, {"model": self.server.model_name, "ready": True})
+        self._json(200, {"model": self.server.model_name, "ready": True,
+                         "weight_load_s": round(self.server.weight_load_s, 6)})
 
     def _read_body(self) -> bytes | None:
         length = self.headers.get("Content-Length")
@@ -164,12 +166,13 @@ class Handler(BaseHTTPRequestHandler):
 class ModelServer(ThreadingHTTPServer):
     daemon_threads = True  # an in-flight inference never blocks shutdown
 
-    def __init__(self, address: tuple[str, int], model, model_name: str):
+    def __init__(self, address: tuple[str, int], model, model_name: str, serial: bool = True):
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
         super().__init__(address, Handler)
         self.model, self.model_name = model, model_name
-        self.lock = threading.Lock()
+        self.lock = threading.Lock() if serial else contextlib.nullcontext()
+        self.weight_load_s = math.nan  # set by main(): models.load() wall time, for cold-start breakdown
 
     @property
     def url(self) -> str:
@@ -218,7 +221,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: --model: {args.model!r} is not in {args.params} (valid: {', '.join(configs)})",
               file=sys.stderr)
         return 2
-    server = ModelServer((host, args.port), models.load(configs[args.model]), args.model)
+    t_load = time.perf_counter()
+    model = models.load(configs[args.model])
+    server = ModelServer((host, args.port), model, args.model, serial=configs[args.model].source != "api")
+    server.weight_load_s = time.perf_counter() - t_load
     try:
         print(f"READY {server.url}", flush=True)
         server.serve_forever()

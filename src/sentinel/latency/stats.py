@@ -15,7 +15,7 @@ from fractions import Fraction
 
 PERCENTILE_METHOD = "nearest-rank"
 CONFIDENCE = 0.99
-REPORTED = (50, 95, 99)
+REPORTED = (50, 90, 95, 99)
 
 
 def _fraction(x: float | int | str) -> Fraction:
@@ -80,3 +80,38 @@ def min_requests(q: float, misses: int, confidence: float = CONFIDENCE) -> int:
         mid = (lo + hi) // 2
         lo, hi = (lo, mid) if claimable(mid, misses, q, confidence) else (mid, hi)
     return hi
+
+
+def slo_summary(sample: list[float], slo_s: float, duration_s: float) -> dict:
+    """Goodput at an SLO: a request is good when it succeeded within `slo_s` (a miss is +inf, so
+    never good). For each claim "p95/p99 <= SLO" it states whether the run is long enough
+    (early stopping, counting every request over the SLO as a miss) and how many requests the
+    claim needs given the misses seen."""
+    if not (math.isfinite(slo_s) and slo_s > 0):
+        raise ValueError(f"slo_s: must be a finite number > 0, got {slo_s!r}")
+    n = len(sample)
+    over = sum(1 for x in sample if not x <= slo_s)
+    out = {"slo_s": slo_s, "slo_misses": over, "goodput_fraction": (n - over) / n,
+           "goodput_rps": (n - over) / duration_s}
+    for q in (95, 99):
+        out[f"p{q}_meets_slo"] = percentile(sample, q) <= slo_s
+        out[f"p{q}_min_requests"] = min_requests(q, over)
+        out[f"p{q}_claimable"] = claimable(n, over, q)
+    return out
+
+
+def blended_percentile(warm: list[float], cold_s: float, cold_rate: float, q: float) -> float:
+    """q-th percentile (nearest rank, weighted) of the mixture in which a fraction `cold_rate` of
+    requests pays the cold start `cold_s` and the rest are drawn from the warm sample."""
+    if not 0 <= cold_rate <= 1:
+        raise ValueError(f"cold_start_rate: must be in [0, 1], got {cold_rate!r}")
+    if not warm:
+        raise ValueError("blended_percentile: empty warm sample")
+    w_warm = (1 - _fraction(cold_rate)) / len(warm)
+    weighted = sorted([(x, w_warm) for x in warm] + [(cold_s, _fraction(cold_rate))], key=lambda p: p[0])
+    target, acc = _fraction(q) / 100, Fraction(0)
+    for value, weight in weighted:
+        acc += weight
+        if weight and acc >= target:
+            return value
+    return weighted[-1][0]

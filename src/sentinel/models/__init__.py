@@ -1,7 +1,8 @@
 """Build a model from its config and generate one image per job.
 
-One loader for every self-hosted model: `source: tiny-random` builds the pipeline class from seeded
-random components (models/tiny.py); `source: pretrained` loads `repo_id` at the pinned `revision`.
+One loader for every model: `source: tiny-random` builds the pipeline class from seeded random
+components (models/tiny.py, tiny_flux2.py); `source: pretrained` loads `repo_id` at the pinned
+`revision`; `source: api` returns a vendor adapter (sentinel.api) with the same `generate(job)`.
 Each job gets its own seeded `torch.Generator`, so an image depends only on (model, job), never on
 batch composition or order. On CPU the pixels also depend on torch's intra-op thread count (float
 reductions are split by thread), so each model pins `cpu_threads`. Across CPU architectures or
@@ -9,17 +10,22 @@ GPUs, bytes may differ; quality metrics are compared within tolerance there, not
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+import inspect
+import re
 
 import torch
-from PIL import Image
 
 from ..config import ModelConfig
-from ..workload import Job
 from . import tiny
+from .outputs import GenerationFailed
+from .pipeline import ImageModel
 
+__all__ = ["load", "as_tiny", "build_pipeline", "resolve_device", "resolve_dtype", "ImageModel",
+           "GenerationFailed", "check_revision"]
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
-SOURCES = ("tiny-random", "pretrained")
+SOURCES = ("tiny-random", "pretrained", "api")
+PINNED = re.compile(r"^[0-9a-f]{40}$")
 
 
 def resolve_device(device: str) -> str:
@@ -31,60 +37,87 @@ def resolve_device(device: str) -> str:
 
 
 def resolve_dtype(dtype: str, device: str) -> torch.dtype:
+    """`auto`: bf16 on CUDA cards that support it, else fp16 on CUDA, float32 on CPU."""
     if dtype == "auto":
-        return torch.bfloat16 if device.startswith("cuda") else torch.float32
+        if not device.startswith("cuda"):
+            return torch.float32
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     if dtype not in DTYPES:
         raise ValueError(f"model.dtype: {dtype!r} is not one of auto, {', '.join(DTYPES)}")
     return DTYPES[dtype]
 
 
-def build_pipeline(cfg: ModelConfig):
+def check_revision(where: str, revision: str | None) -> str:
+    """A release must name a full commit sha: `main` or a tag can move under the same config."""
+    if not revision or not PINNED.match(revision):
+        raise ValueError(f"{where}: {revision!r} is not a pinned revision; set the full 40-hex commit sha "
+                         "of the hub repo (a branch or tag can change under the same config)")
+    return revision
+
+
+def as_tiny(cfg: ModelConfig, resolution_px: int | None = 64) -> ModelConfig:
+    """The same config (pipeline class, scheduler, steps, guidance) on tiny random weights, on CPU."""
+    return dataclasses.replace(cfg, source="tiny-random", dtype="float32", device="cpu", compile=False,
+                               cpu_offload=False, unet=None, resolution_px=resolution_px, plumbing=True)
+
+
+def _from_pretrained(cfg: ModelConfig, dtype: torch.dtype):
+    import diffusers
+
+    if not cfg.repo_id:
+        raise ValueError(f"model.{cfg.name}: source 'pretrained' needs repo_id and a pinned revision")
+    revision = check_revision(f"model.{cfg.name}.revision", cfg.revision)
+    kwargs = {}
+    if cfg.unet is not None:  # SDXL-Lightning: the distilled UNet replaces the base UNet
+        from huggingface_hub import hf_hub_download
+        from safetensors.torch import load_file
+
+        unet_rev = check_revision(f"model.{cfg.name}.unet.revision", cfg.unet.revision)
+        unet = diffusers.UNet2DConditionModel.from_config(
+            diffusers.UNet2DConditionModel.load_config(cfg.repo_id, subfolder="unet", revision=revision))
+        unet.load_state_dict(load_file(hf_hub_download(cfg.unet.repo_id, cfg.unet.filename, revision=unet_rev)))
+        kwargs["unet"] = unet.to(dtype)
+    pipe = getattr(diffusers, cfg.pipeline).from_pretrained(cfg.repo_id, revision=revision, torch_dtype=dtype,
+                                                            **kwargs)
+    sched_cls = getattr(diffusers, cfg.scheduler.cls)
+    pipe.scheduler = sched_cls.from_config(pipe.scheduler.config, **dict(cfg.scheduler.kwargs))
+    return pipe
+
+
+def build_pipeline(cfg: ModelConfig, dtype: torch.dtype = torch.float32):
     if cfg.source == "tiny-random":
         if cfg.pipeline not in tiny.BUILDERS:
             raise ValueError(f"model.{cfg.name}.pipeline: no tiny builder for {cfg.pipeline!r} "
                              f"(valid: {', '.join(sorted(tiny.BUILDERS))})")
-        return tiny.BUILDERS[cfg.pipeline](cfg.init_seed, cfg.scheduler.cls, dict(cfg.scheduler.kwargs))
+        return tiny.BUILDERS[cfg.pipeline](cfg.init_seed, cfg.scheduler.cls, dict(cfg.scheduler.kwargs),
+                                           **dict(cfg.pipeline_kwargs))
     if cfg.source == "pretrained":
-        import diffusers
-
-        if not cfg.repo_id or not cfg.revision:
-            raise ValueError(f"model.{cfg.name}: source 'pretrained' needs repo_id and a pinned revision")
-        pipe = getattr(diffusers, cfg.pipeline).from_pretrained(cfg.repo_id, revision=cfg.revision)
-        sched_cls = getattr(diffusers, cfg.scheduler.cls)
-        pipe.scheduler = sched_cls.from_config(pipe.scheduler.config, **dict(cfg.scheduler.kwargs))
-        return pipe
+        return _from_pretrained(cfg, dtype)
     raise ValueError(f"model.{cfg.name}.source: {cfg.source!r} is not one of {', '.join(SOURCES)}")
 
 
-@dataclass
-class ImageModel:
-    cfg: ModelConfig
-    pipe: object
-    device: str
-
-    def settings(self, job: Job) -> tuple[int, float]:
-        """Steps and guidance: the model's pinned recipe wins over the job's request."""
-        steps = self.cfg.steps if self.cfg.steps is not None else job.steps
-        guidance = self.cfg.guidance if self.cfg.guidance is not None else job.guidance
-        return steps, guidance
-
-    @torch.inference_mode()
-    def generate(self, job: Job) -> Image.Image:
-        if self.device == "cpu":
-            torch.set_num_threads(self.cfg.cpu_threads)  # process-global; pixels depend on it
-        steps, guidance = self.settings(job)
-        generator = torch.Generator(device="cpu").manual_seed(job.seed)
-        out = self.pipe(prompt=job.prompt, negative_prompt=job.negative_prompt or None,
-                        num_inference_steps=steps, guidance_scale=guidance, width=job.width,
-                        height=job.height, generator=generator, output_type="pil")
-        return out.images[0]
+def _place(pipe, cfg: ModelConfig, device: str, dtype: torch.dtype):
+    if dtype != torch.float32:
+        pipe = pipe.to(dtype=dtype)  # before any offload hooks; a no-op for weights loaded in `dtype`
+    if cfg.cpu_offload and device.startswith("cuda"):
+        pipe.enable_model_cpu_offload(device=device)  # moves each component to the card only while it runs
+    else:
+        pipe = pipe.to(device)
+    if cfg.compile and device.startswith("cuda"):
+        name = "transformer" if hasattr(pipe, "transformer") else "unet"
+        setattr(pipe, name, torch.compile(getattr(pipe, name), mode="max-autotune-no-cudagraphs"))
+    return pipe
 
 
-def load(cfg: ModelConfig) -> ImageModel:
+def load(cfg: ModelConfig):
+    """The model named by `cfg`: an ImageModel (self-hosted) or an ApiModel (vendor API)."""
+    if cfg.source == "api":
+        from ..api import load_api
+
+        return load_api(cfg)
     device = resolve_device(cfg.device)
     dtype = resolve_dtype(cfg.dtype, device)
-    pipe = build_pipeline(cfg).to(device)
-    if dtype != torch.float32:
-        pipe = pipe.to(dtype=dtype)
+    pipe = _place(build_pipeline(cfg, dtype), cfg, device, dtype)
     pipe.set_progress_bar_config(disable=True)
-    return ImageModel(cfg=cfg, pipe=pipe, device=device)
+    accepts = set(inspect.signature(pipe.__call__).parameters)
+    return ImageModel(cfg=cfg, pipe=pipe, device=device, accepts_negative="negative_prompt" in accepts)

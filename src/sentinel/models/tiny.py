@@ -36,7 +36,7 @@ def _scheduler(cls: str, kwargs: dict):
     return getattr(diffusers, cls)(**kwargs)
 
 
-def tiny_sd(seed: int, scheduler_cls: str, scheduler_kwargs: dict) -> diffusers.StableDiffusionPipeline:
+def tiny_sd(seed: int, scheduler_cls: str, scheduler_kwargs: dict, **pipeline_kwargs) -> diffusers.StableDiffusionPipeline:
     torch.manual_seed(seed)
     unet = UNet2DConditionModel(block_out_channels=(8, 16), layers_per_block=1, sample_size=32,
                                 in_channels=4, out_channels=4, cross_attention_dim=32, norm_num_groups=4,
@@ -47,10 +47,10 @@ def tiny_sd(seed: int, scheduler_cls: str, scheduler_kwargs: dict) -> diffusers.
     return diffusers.StableDiffusionPipeline(
         vae=_vae(seed + 2), text_encoder=text_encoder, tokenizer=clip_tokenizer(), unet=unet,
         scheduler=_scheduler(scheduler_cls, scheduler_kwargs), safety_checker=None,
-        feature_extractor=None, requires_safety_checker=False)
+        feature_extractor=None, requires_safety_checker=False, **pipeline_kwargs)
 
 
-def tiny_sdxl(seed: int, scheduler_cls: str, scheduler_kwargs: dict) -> diffusers.StableDiffusionXLPipeline:
+def tiny_sdxl(seed: int, scheduler_cls: str, scheduler_kwargs: dict, **pipeline_kwargs) -> diffusers.StableDiffusionXLPipeline:
     torch.manual_seed(seed)
     unet = UNet2DConditionModel(block_out_channels=(8, 16), layers_per_block=1, sample_size=32,
                                 in_channels=4, out_channels=4, attention_head_dim=(2, 4),
@@ -66,7 +66,10 @@ def tiny_sdxl(seed: int, scheduler_cls: str, scheduler_kwargs: dict) -> diffuser
     return diffusers.StableDiffusionXLPipeline(
         vae=_vae(seed + 2), text_encoder=text_encoder, text_encoder_2=text_encoder_2,
         tokenizer=clip_tokenizer(), tokenizer_2=clip_tokenizer(), unet=unet,
-        scheduler=_scheduler(scheduler_cls, scheduler_kwargs), force_zeros_for_empty_prompt=True)
+        scheduler=_scheduler(scheduler_cls, scheduler_kwargs), **{"force_zeros_for_empty_prompt": True, **pipeline_kwargs})
 
 
-BUILDERS = {"StableDiffusionPipeline": tiny_sd, "StableDiffusionXLPipeline": tiny_sdxl}
+from .tiny_flux2 import tiny_flux2, tiny_flux2_klein  # noqa: E402
+
+BUILDERS = {"StableDiffusionPipeline": tiny_sd, "StableDiffusionXLPipeline": tiny_sdxl,
+            "Flux2Pipeline": tiny_flux2, "Flux2KleinPipeline": tiny_flux2_klein}

@@ -1,0 +1,42 @@
+"""Asynchronous submit-then-poll API.
+
+    POST {base_url}/v1/jobs          {model, prompt, width, height, seed} -> {"id": "..."}
+    GET  {base_url}/v1/jobs/{id}     -> {"status": "queued"|"running"|"succeeded"|"failed",
+                                        "image_b64" | "image_url", "error"}
+
+Polls every `poll_interval_s` until `poll_timeout_s`; each poll has the same retries as a submit.
+"""
+from __future__ import annotations
+
+import time
+
+from PIL import Image
+
+from ..models.outputs import GenerationFailed, decode_image
+from . import http
+from .openai_images import fetch_image
+
+PENDING = ("queued", "running", "pending", "processing")
+
+
+def generate(client, prompt: str, width: int, height: int, seed: int, clock=time.monotonic) -> Image.Image:
+    submit = client.url("/v1/jobs")
+    body = {"model": client.api.vendor_model, "prompt": prompt, "width": width, "height": height, "seed": seed}
+    job_id = client.request("POST", submit, body).json(submit).get("id")
+    if not isinstance(job_id, str) or not job_id:
+        raise GenerationFailed(f"malformed response from {submit}: no job id")
+    poll = client.url(f"/v1/jobs/{job_id}")
+    deadline = clock() + client.api.poll_timeout_s
+    while True:
+        doc = client.request("GET", poll).json(poll)
+        status = doc.get("status")
+        if status == "succeeded":
+            item = {"b64_json": doc.get("image_b64"), "url": doc.get("image_url")}
+            return decode_image(fetch_image({k: v for k, v in item.items() if v}, poll, client), poll)
+        if status == "failed":
+            raise GenerationFailed(f"vendor job failed at {poll}: {http.redact(str(doc.get('error')), client.secret)}")
+        if status not in PENDING:
+            raise GenerationFailed(f"malformed response from {poll}: unknown status {status!r}")
+        if clock() >= deadline:
+            raise GenerationFailed(f"poll timeout: job {job_id} still {status} after {client.api.poll_timeout_s} s")
+        client.sleep(client.api.poll_interval_s)

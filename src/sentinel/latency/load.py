@@ -1,0 +1,196 @@
+"""Load generator: open loop on a precomputed schedule, or closed loop at fixed concurrency.
+
+Latency is measured from each request's *scheduled* send time to its last byte, so when the
+server (or this client) falls behind, the queueing shows up in the latency instead of being
+hidden (coordinated omission). The gap between scheduled and actual send is kept as `lag_s`.
+Errors, timeouts and rejections (429) are misses: +inf in the sample, never dropped.
+
+    send = load.http_sender("http://127.0.0.1:8000", "/work", timeout_s=5.0)
+    result = load.open_loop(send, schedules.poisson(50.0, 500, seed=0), timeout_s=5.0, workers=64)
+    result = load.closed_loop(send, n=500, concurrency=4, timeout_s=5.0)
+
+`send(i, timeout_s)` performs request i and returns "" on success or the reason it missed.
+"""
+from __future__ import annotations
+
+import http.client
+import math
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from .schedules import offered_rate_rps
+
+Send = Callable[[int, float], str]
+LEAD_S = 0.05  # the schedule starts this long after the workers are ready
+SPIN_S = 0.0005  # sleep until this close to the due time, then spin: sleep() overshoots
+
+
+@dataclass
+class LoadResult:
+    mode: str  # "open-loop" or "closed-loop"
+    offered_rate_rps: float | None  # None in closed loop: the server's pace sets the rate
+    latencies_s: list[float]  # scheduled send -> last byte; math.inf for a miss
+    lags_s: list[float]  # actual send - scheduled send (client-side delay)
+    misses: list[dict] = field(default_factory=list)  # [{index, reason}]
+    duration_s: float = math.nan  # first scheduled send -> last completion
+
+    @property
+    def achieved_rate_rps(self) -> float:
+        return len(self.latencies_s) / self.duration_s
+
+
+def _wait_until(t: float) -> None:
+    while (wait := t - time.perf_counter()) > SPIN_S:
+        time.sleep(wait - SPIN_S)
+    while time.perf_counter() < t:
+        pass
+
+
+def _one(send: Send, i: int, due: float, timeout_s: float, out: LoadResult) -> float:
+    """Send request i (due at perf_counter time `due`), record latency/lag/miss; return finish."""
+    start = time.perf_counter()
+    try:
+        reason = send(i, timeout_s)
+    except Exception as e:  # noqa: BLE001 - a crashing request is a miss, never a lost sample
+        reason = f"{type(e).__name__}: {e}"
+    finish = time.perf_counter()
+    if not reason and finish - due > timeout_s:
+        reason = f"timeout: {finish - due:.3f} s from the scheduled send > timeout_s={timeout_s}"
+    out.latencies_s[i] = math.inf if reason else finish - due
+    out.lags_s[i] = start - due
+    if reason:
+        out.misses.append({"index": i, "reason": reason})
+    return finish
+
+
+def _run_workers(n_workers: int, body: Callable[[], None]) -> float:
+    """Start the workers, then release them together; returns the release time (perf_counter),
+    so thread start-up on a busy machine never eats into the schedule."""
+    go = threading.Event()
+
+    def wait_then_run() -> None:
+        go.wait()
+        body()
+
+    threads = [threading.Thread(target=wait_then_run, daemon=True) for _ in range(n_workers)]
+    for t in threads:
+        t.start()
+    released = time.perf_counter()
+    go.set()
+    for t in threads:
+        t.join()
+    return released
+
+
+def open_loop(send: Send, offsets_s: Sequence[float], timeout_s: float, workers: int) -> LoadResult:
+    """Send request i at offsets_s[i] whatever happened to earlier requests. `workers` threads
+    take requests in schedule order; if all are busy a request goes out late, and that lateness
+    is in its latency (and in lags_s), so a client bottleneck cannot flatter the server."""
+    n = len(offsets_s)
+    if n < 1 or workers < 1 or any(b < a for a, b in zip(offsets_s, offsets_s[1:])):
+        raise ValueError(f"open_loop: need >= 1 sorted offsets and workers >= 1, got {n} offsets, "
+                         f"workers={workers}")
+    out = LoadResult("open-loop", offered_rate_rps(offsets_s), [math.nan] * n, [math.nan] * n)
+    lock, next_i, t0, last = threading.Lock(), [0], [math.nan], [0.0]
+
+    def body() -> None:
+        with lock:
+            if math.isnan(t0[0]):  # the first released worker fixes the schedule's origin
+                t0[0] = last[0] = time.perf_counter() + LEAD_S
+        while True:
+            with lock:
+                i = next_i[0]
+                next_i[0] += 1
+            if i >= n:
+                return
+            due = t0[0] + offsets_s[i]
+            _wait_until(due)
+            finish = _one(send, i, due, timeout_s, out)
+            with lock:
+                last[0] = max(last[0], finish)
+
+    _run_workers(min(workers, n), body)
+    out.duration_s = last[0] - (t0[0] + offsets_s[0])
+    out.misses.sort(key=lambda m: m["index"])
+    return out
+
+
+def closed_loop(send: Send, n: int, concurrency: int, timeout_s: float) -> LoadResult:
+    """`concurrency` workers, each sending its next request the moment its previous one ended
+    (the scheduled time *is* that moment, so lag is ~0 by construction)."""
+    if n < 1 or concurrency < 1:
+        raise ValueError(f"closed_loop: need n >= 1 and concurrency >= 1, got n={n}, concurrency={concurrency}")
+    out = LoadResult("closed-loop", None, [math.nan] * n, [math.nan] * n)
+    lock, next_i, last = threading.Lock(), [0], [0.0]
+
+    def body() -> None:
+        while True:
+            with lock:
+                i = next_i[0]
+                next_i[0] += 1
+            if i >= n:
+                return
+            finish = _one(send, i, time.perf_counter(), timeout_s, out)
+            with lock:
+                last[0] = max(last[0], finish)
+
+    t_start = _run_workers(min(concurrency, n), body)
+    out.duration_s = last[0] - t_start
+    out.misses.sort(key=lambda m: m["index"])
+    return out
+
+
+def http_sender(url: str, path: str, timeout_s: float, method: str = "GET") -> Send:
+    """A Send doing `method url+path` on a keep-alive connection per worker thread; any status
+    other than 200 (429 included) and any transport error is a miss."""
+    parts = urlsplit(url)
+    local = threading.local()
+
+    def send(i: int, timeout: float) -> str:
+        conn = getattr(local, "conn", None)
+        if conn is None:
+            conn = local.conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
+        try:
+            conn.request(method, path)
+            resp = conn.getresponse()
+            resp.read()
+        except TimeoutError:
+            conn.close()
+            local.conn = None
+            return f"timeout after {timeout} s"
+        except (OSError, http.client.HTTPException) as e:
+            conn.close()
+            local.conn = None
+            return f"{type(e).__name__}: {e}"
+        return "" if resp.status == 200 else f"HTTP {resp.status}"
+
+    return send
+
+
+def search_max_rate(probe: Callable[[float], bool], lo_rps: float, hi_rps: float, steps: int) -> dict:
+    """Highest offered rate in [lo_rps, hi_rps] at which `probe(rate)` (one open-loop run: "does
+    it meet the SLO?") holds, by bisection. Assumes meeting the SLO gets no easier with load.
+    Returns {max_rate_meeting_slo_rps, bracket_rps, censored, probes_rps}: None when even lo fails;
+    hi with censored=True when hi passes (the true maximum is at least hi)."""
+    if not 0 < lo_rps < hi_rps or steps < 0:
+        raise ValueError(f"search: need 0 < low < high and steps >= 0, got [{lo_rps}, {hi_rps}], steps={steps}")
+    tried: list[tuple[float, bool]] = []
+
+    def ok(rate: float) -> bool:
+        tried.append((rate, probe(rate)))
+        return tried[-1][1]
+
+    best, censored = None, False
+    if ok(lo_rps):
+        if ok(hi_rps):
+            best, censored = hi_rps, True
+        else:
+            for _ in range(steps):
+                mid = (lo_rps + hi_rps) / 2
+                lo_rps, hi_rps = (mid, hi_rps) if ok(mid) else (lo_rps, mid)
+            best = lo_rps
+    return {"max_rate_meeting_slo_rps": best, "censored": censored,
+            "probes": [{"offered_rate_rps": r, "meets_slo": m} for r, m in tried]}

@@ -1,0 +1,76 @@
+"""Slot for human-preference models (ImageReward, HPSv2, PickScore): registered, off by default.
+
+Their weights come from a model hub, which the offline benchmark never contacts, so none is enabled
+by default (`score.preference_models: []`). Enabling one means: its weights file is present under
+`score.preference_weights_dir` (fetch it with `python -m sentinel.metrics.fetch fetch`), and a scorer
+is registered for it. A missing file or a missing scorer is an error that says which and how to fix it.
+
+A scorer is `factory(weights_path) -> callable(images: list[PIL.Image], prompts: list[str]) -> per-pair
+floats`; plug one in with `register(name, factory)`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+
+@dataclass(frozen=True)
+class PreferenceModel:
+    name: str
+    weights_file: str  # expected under score.preference_weights_dir
+    source: str        # where the official weights come from
+    factory: Callable | None = None
+
+
+REGISTRY: dict[str, PreferenceModel] = {
+    "imagereward": PreferenceModel("imagereward", "ImageReward.pt", "hf.co/THUDM/ImageReward (ImageReward-v1.0)"),
+    "hpsv2": PreferenceModel("hpsv2", "HPS_v2.1_compressed.pt", "hf.co/xswu/HPSv2 (HPS v2.1)"),
+    "pickscore": PreferenceModel("pickscore", "PickScore_v1", "hf.co/yuvalkirstain/PickScore_v1"),
+}
+
+
+def register(name: str, factory: Callable) -> None:
+    """Plug a scorer into a registered slot (or a new one whose weights file is `name`)."""
+    entry = REGISTRY.get(name, PreferenceModel(name, name, "user-registered"))
+    REGISTRY[name] = PreferenceModel(entry.name, entry.weights_file, entry.source, factory)
+
+
+def resolve(names: Sequence[str], weights_dir: str | Path) -> list[tuple[PreferenceModel, Path]]:
+    """The enabled models and their weights paths; every problem is an error naming the config key."""
+    out = []
+    for name in names:
+        if name not in REGISTRY:
+            raise ValueError(f"score.preference_models: unknown model {name!r} "
+                             f"(registered: {', '.join(sorted(REGISTRY))})")
+        entry = REGISTRY[name]
+        path = Path(weights_dir) / entry.weights_file
+        if not path.exists():
+            raise FileNotFoundError(
+                f"score.preference_models: {name!r} is enabled but its weights {path} are missing "
+                f"(score.preference_weights_dir={weights_dir}). They come from {entry.source}: fetch them with "
+                "`python -m sentinel.metrics.fetch fetch --manifest <manifest> --dir <dir>` or remove "
+                f"{name!r} from score.preference_models")
+        if entry.factory is None:
+            raise NotImplementedError(
+                f"score.preference_models: {name!r}: weights found at {path}, but no scorer is registered; "
+                "call sentinel.metrics.preference.register(name, factory) before scoring")
+        out.append((entry, path))
+    return out
+
+
+def score(enabled: list[tuple[PreferenceModel, Path]], images: Sequence[Path], prompts: Sequence[str], *,
+          samples: int, level: float, seed: int) -> dict:
+    """{name: {"mean", "ci": {"low", "high", "n_pairs"}}} for each enabled scorer (empty when none)."""
+    import numpy as np
+
+    from sentinel.images import load_rgb
+    from sentinel.metrics import bootstrap as bs
+
+    out = {}
+    for entry, path in enabled:
+        scorer = entry.factory(path)
+        per = np.asarray(scorer([load_rgb(p) for p in images], list(prompts)), np.float64)
+        low, high = bs.interval(bs.mean_replicates(per, bs.resample_counts(len(per), samples, seed)), level)
+        out[entry.name] = {"mean": float(per.mean()), "ci": {"low": low, "high": high, "n_pairs": len(per)}}
+    return out

@@ -1,0 +1,11 @@
+"""Quarterly releases: cut one (freeze results + fingerprints), verify one (re-derive every number and
+compare it with its declared tolerance), and dispute one (a discrepancy report for a GitHub issue).
+
+    python -m sentinel.release cut 2026-Q4
+    python -m sentinel.release verify releases/2026-Q4 [--rescore | --regenerate]
+    python -m sentinel.release history
+
+Modules: layout (what a release holds), fingerprint (fields and their order), tolerances (the one
+table), compare (number by number), rerun (stages in a scratch folder), cut, verify, discrepancy
+(GitHub Markdown), history (HISTORY.md and CHANGELOG.md).
+"""

@@ -1,0 +1,150 @@
+"""The release fingerprint: every input and setting a published number depends on, field by field.
+
+A fingerprint is a nested dict (stored as `fingerprint.json` in a release). Flattened, each leaf is
+one named field (`weights.score.inception_weights`, `libraries.torchmetrics`, `images.tiny-sd/hs-001.png`),
+and the groups come in a fixed order, so on a mismatch the verifier can name the FIRST field that
+differs, the most likely cause first:
+
+    images -> weights -> data -> params -> convention -> libraries -> hardware -> code -> git
+
+Each field has a class:
+- strict:   an input or a convention; a difference fails verification by itself;
+- platform: where it ran (device, CUDA, driver, CPU, python); a difference selects the
+            other-hardware tolerances and never fails by itself;
+- info:     the code and commit; a difference explains a mismatch but never fails by itself.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..provenance import (dvc_dir_md5, environment, git, hardware, params_sha256, sha256_file,
+                          weights_sha256)
+
+GROUPS = ("images", "weights", "data", "params", "convention", "libraries", "hardware", "code", "git")
+STRICT_GROUPS = frozenset({"images", "weights", "data", "params", "convention", "libraries"})
+PLATFORM_GROUPS = frozenset({"hardware"})
+# Recorded with the library versions by provenance.environment(), but they describe the platform.
+PLATFORM_LIBRARY_FIELDS = frozenset({"libraries.python", "libraries.platform"})
+
+
+@dataclass(frozen=True)
+class Difference:
+    field: str
+    published: Any
+    current: Any
+    cls: str  # strict | platform | info
+
+
+def field_class(name: str, lenient_libraries: bool = False) -> str:
+    group = name.split(".", 1)[0]
+    if group == "libraries" and (name in PLATFORM_LIBRARY_FIELDS or lenient_libraries):
+        return "platform"
+    if group in STRICT_GROUPS:
+        return "strict"
+    return "platform" if group in PLATFORM_GROUPS else "info"
+
+
+def flatten(tree: dict, prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            flat.update(flatten(value, name + "."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def differences(published: dict, current: dict, lenient_libraries: bool = False) -> list[Difference]:
+    """Every field that differs, in group order (then field order of the published fingerprint).
+
+    A group absent from `current` was not measured (for instance `convention` before re-scoring) and
+    is not compared; a field absent from one side of a measured group is a difference."""
+    out = []
+    for group in GROUPS:
+        if group not in current or group not in published:
+            continue
+        pub, cur = flatten(published[group], group + "."), flatten(current[group], group + ".")
+        for name in [*pub, *(k for k in cur if k not in pub)]:
+            a, b = pub.get(name, "(absent)"), cur.get(name, "(absent)")
+            if a != b:
+                out.append(Difference(name, a, b, field_class(name, lenient_libraries)))
+    return out
+
+
+def first_difference(diffs: list[Difference]) -> Difference | None:
+    return diffs[0] if diffs else None
+
+
+def code_files(root: Path, dvc_yaml: str = "dvc.yaml") -> list[str]:
+    """Every file the stages list as a dependency in dvc.yaml (templated `${...}` deps are data, not code)."""
+    stages = (yaml.safe_load((root / dvc_yaml).read_text()) or {}).get("stages", {})
+    files: set[str] = set()
+    for stage in stages.values():
+        for dep in stage.get("deps", []):
+            dep = dep if isinstance(dep, str) else next(iter(dep))
+            if "${" in dep:
+                continue
+            path = root / dep
+            if path.is_file():
+                files.add(dep)
+            elif path.is_dir():
+                files.update(p.relative_to(root).as_posix() for p in path.rglob("*")
+                             if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc")
+    return sorted(files)
+
+
+def code_hashes(root: Path) -> dict[str, str]:
+    return {rel: sha256_file(root / rel) for rel in code_files(root)}
+
+
+def params_hashes(params: dict) -> dict[str, str]:
+    """The whole params hash, then one hash per section, so a difference names the section."""
+    return {"sha256": params_sha256(params),
+            **{section: params_sha256({section: body}) for section, body in params.items()}}
+
+
+def image_hashes(records: list[dict]) -> dict[str, str]:
+    return {r["image"]: r["sha256"] for r in records}
+
+
+def images_on_disk(records: list[dict], images_dir: Path) -> dict[str, str]:
+    """sha256 of each record's image file under `images_dir` ("(missing)" when the file is absent)."""
+    return {r["image"]: sha256_file(images_dir / r["image"]) if (images_dir / r["image"]).is_file()
+            else "(missing)" for r in records}
+
+
+def environment_groups() -> dict:
+    return {"libraries": environment(), "hardware": hardware()}
+
+
+def collect(root: Path, params: dict, images: dict[str, str], convention: dict | None) -> dict:
+    """The fingerprint of this checkout and machine for `params`, with the given image hashes.
+
+    Weights and data paths in params are relative to `root`."""
+    weights = {}
+    for key, entry in weights_sha256(_rooted(params, root)).items():
+        weights[key] = entry["sha256"] or "(missing)"
+    data_dir = root / params.get("paths", {}).get("data", "data")
+    fp = {"images": images, "weights": weights,
+          "data": {"md5": dvc_dir_md5(data_dir) if data_dir.is_dir() else "(missing)"},
+          "params": params_hashes(params), **environment_groups(),
+          "code": code_hashes(root), "git": {"commit": git("-C", str(root), "rev-parse", "HEAD")}}
+    if convention is not None:
+        fp["convention"] = convention
+    return fp
+
+
+def _rooted(params: dict, root: Path) -> dict:
+    """A copy of params whose weights paths are resolved against root (they are relative to the repo)."""
+    out = {}
+    for section, body in params.items():
+        if isinstance(body, dict):
+            body = {k: str(root / v) if k.endswith("_weights") and isinstance(v, str) and v else v
+                    for k, v in body.items()}
+        out[section] = body
+    return out

@@ -1,0 +1,123 @@
+"""Releases end to end, in a temporary copy of the project: `dvc repro`, commit, cut, verify.
+
+Then tamper with one published image, one weights file and one library-version field in turn, and
+show that verification fails (exit 1) and names each as the first differing fingerprint field.
+"""
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from dvc_project import project_env, run
+from release_project import (assert_fails_naming, cache_aside, copy_clean_project, release_cli, remote_object,
+                             restored, tamper_image, tamper_library, tamper_weights, verification)
+from sentinel.provenance import declared_md5, sha256_file
+
+pytestmark = pytest.mark.slow
+RID = "2026-Q4-test"
+
+
+@pytest.fixture(scope="module")
+def released(root, tmp_path_factory):
+    env = project_env()
+    path = copy_clean_project(root, tmp_path_factory.mktemp("release"), env)
+    run(["dvc", "repro"], path, env)
+    run(["git", "add", "-A"], path, env)
+    run(["git", "commit", "-qm", "results"], path, env)
+    proc = release_cli(path, env, "cut", RID, "--note", "Test release.")
+    assert proc.returncode == 0, proc.stderr
+    run(["git", "add", "-A"], path, env)
+    run(["git", "commit", "-qm", f"Release {RID}"], path, env)
+    return path, env, path / "releases" / RID
+
+
+def _records(release_dir):
+    return [json.loads(line) for line in (release_dir / "records.jsonl").read_text().splitlines()]
+
+
+def test_cut_freezes_results_lock_fingerprints_and_history(released):
+    path, env, rel = released
+    for name in ("manifest.json", "fingerprint.json", "params.yaml", "dvc.lock", "records.jsonl", "timings.jsonl",
+                 "metrics.json", "cost.json", "latency.json", "leaderboard.json", "report.md"):
+        assert (rel / name).is_file(), name
+    assert (rel / "dvc.lock").read_bytes() == (path / "dvc.lock").read_bytes()
+    records, manifest = _records(rel), json.loads((rel / "manifest.json").read_text())
+    assert len(records) == 24 and all(
+        sha256_file(path / "outputs/generate/images" / r["image"]) == r["sha256"] for r in records)
+    lock_out = next(o for s in yaml.safe_load((path / "dvc.lock").read_text())["stages"].values()
+                    for o in s.get("outs", []) if o["path"] == "outputs/generate/images")
+    assert manifest["images"] == {"path": "outputs/generate/images", "md5": lock_out["md5"], "nfiles": 24,
+                                  "remote": "embedded"}
+    assert all(remote_object(path, path / "outputs/generate/images" / r["image"]).is_file() for r in records)
+    fingerprint = json.loads((rel / "fingerprint.json").read_text())
+    convention = json.loads((rel / "metrics.json").read_text())["convention"]
+    assert fingerprint["weights"]["score.inception_weights"] == convention["fid_kid"]["weights_sha256"]
+    assert fingerprint["weights"]["score.clip_weights"] == convention["clip_score"]["weights_sha256"]
+    assert fingerprint["data"]["md5"] == declared_md5(path / "data.dvc")
+    assert "## 2026-Q4-test" in (path / "releases/CHANGELOG.md").read_text()
+    history = (path / "releases/HISTORY.md").read_text()
+    assert "| tiny-sd |" in history and "| tiny-sdxl |" in history and "2026-Q4-test *(plumbing)*" in history
+    again = release_cli(path, env, "cut", RID)
+    assert again.returncode == 2 and "already exists" in again.stderr
+
+
+def test_verify_rescoring_the_published_images_passes(released):
+    path, env, rel = released
+    proc = release_cli(path, env, "verify", f"releases/{RID}")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"verify {RID}: PASS" in proc.stdout and "same platform" in proc.stdout
+    report = verification(path, RID)
+    status = {c["address"]: c["status"] for c in report["checks"]}
+    assert report["passed"] and report["same_platform"] and not report["stage_error"]
+    for address in ("images:tiny-sd/hs-001.png", "score:models.tiny-sd.overall.fid",
+                    "score:models.tiny-sdxl.overall.clip_score", "cost:models.tiny-sd.cost_usd_per_image",
+                    "leaderboard:models.tiny-sdxl.composite"):
+        assert status[address] == "ok", address
+    assert all(c["tolerance"] in ("exact", "count only") for c in report["checks"])  # same platform: bit-exact
+    assert [d["cls"] for d in report["differences"]] == ["info"]  # only the commit moved (the release commit)
+
+
+def test_tampered_published_image_fetched_from_the_remote_fails_naming_it(released):
+    path, env, rel = released
+    first = _records(rel)[0]["image"]
+    with cache_aside(path), restored(remote_object(path, path / "outputs/generate/images" / first)) as obj:
+        obj.chmod(0o644)
+        data = bytearray(obj.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        obj.write_bytes(bytes(data))
+        proc = release_cli(path, env, "verify", f"releases/{RID}")
+    report = assert_fails_naming(proc, path, RID, f"images.{first}")
+    assert [c["address"] for c in report["checks"] if c["status"] != "ok"] == [f"images:{first}"]
+
+
+def test_tampered_image_rescored_anyway_moves_only_its_models_numbers(released):
+    path, env, rel = released
+    first = _records(rel)[0]
+    with restored(path / "outputs/generate/images" / first["image"]) as image:
+        tamper_image(image)
+        proc = release_cli(path, env, "verify", f"releases/{RID}", "--images", "workspace", "--keep-going")
+    report = assert_fails_naming(proc, path, RID, f"images.{first['image']}")
+    failed = [c["address"] for c in report["checks"] if c["status"] != "ok"]
+    assert f"images:{first['image']}" in failed
+    assert f"score:models.{first['model']}.overall.fid" in failed  # one pixel moved the FID...
+    assert not [a for a in failed if a.startswith("score:models.tiny-sdxl.")]  # ...of that model only
+
+
+def test_tampered_weights_file_fails_naming_it(released):
+    path, env, rel = released
+    with restored(path / "weights/inception-smoke.pt") as weights:
+        tamper_weights(weights)
+        proc = release_cli(path, env, "verify", f"releases/{RID}")
+    report = assert_fails_naming(proc, path, RID, "weights.score.inception_weights")
+    assert any("stages not re-run" in n for n in report["notes"])
+
+
+def test_tampered_library_version_fails_naming_it(released):
+    path, env, rel = released
+    with restored(rel / "fingerprint.json"):
+        tamper_library(rel, "torchmetrics", "0.0.0+tampered")
+        proc = release_cli(path, env, "verify", f"releases/{RID}")
+    report = assert_fails_naming(proc, path, RID, "libraries.torchmetrics")
+    assert report["first_difference"]["published"] == "0.0.0+tampered"
