@@ -82,7 +82,8 @@ def test_mlflow_run_holds_params_and_metrics_of_last_repro(project, mlflow_uri):
     board = json.loads((path / "reports/leaderboard.json").read_text())
     client = MlflowClient(tracking_uri=mlflow_uri)
     exp = client.get_experiment_by_name("sentinel")
-    last = client.search_runs([exp.experiment_id], order_by=["attributes.start_time DESC"], max_results=1)[0]
+    runs = client.search_runs([exp.experiment_id], order_by=["attributes.start_time DESC"])
+    last = next(r for r in runs if "mlflow.parentRunId" not in r.data.tags)  # newest parent; models are nested
     assert last.data.params["cost.price_usd_per_hour"] == "5.04"
     assert last.data.params["suite.name"] == "smoke"
     for entry in board["models"]:
