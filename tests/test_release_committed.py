@@ -30,14 +30,14 @@ def _committed_releases() -> list[str]:
 
 
 COMMITTED = _committed_releases()
-NO_RELEASE = ("no release is committed under releases/ yet: the maintainers cut the smoke release with "
-              "`python -m sentinel.release cut <YYYY-Qn>-smoke` once the pipeline code is final (releases/README.md)")
+NO_RELEASE = ("no release is committed under releases/: the smoke release (releases/2026-Q4-smoke) must be "
+              "committed; cut it with `python -m sentinel.release cut <YYYY-Qn>-smoke` (releases/README.md)")
 
 
 @pytest.fixture(scope="module")
 def clone(tmp_path_factory):
     if not COMMITTED:
-        pytest.skip(NO_RELEASE)
+        pytest.fail(NO_RELEASE)
     env = project_env()
     path = tmp_path_factory.mktemp("clone") / "sentinel"
     run(["git", "clone", "-q", str(ROOT), str(path)], ROOT, env)
