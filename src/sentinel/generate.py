@@ -11,12 +11,11 @@ sorted by id), so the workload's row order never changes an image.
 from __future__ import annotations
 
 import shutil
-import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
 from . import config, executors
-from .executors.work import make_record, run_batch
+from .executors.work import run_batches
 from .provenance import staged_dir, write_jsonl
 from .workload import Job, load_jobs
 
@@ -34,31 +33,17 @@ def plan_batches(model, jobs: list[Job]) -> list[list[Job]]:
     return batches
 
 
-def _record(model, job: Job, result, out_dir: Path) -> dict:
-    rec, png = make_record(model, job, result)
-    if png is not None:
-        (out_dir / f"{job.id}.png").write_bytes(png)
-    return rec
-
-
 def generate_model(model, jobs: list[Job], out_dir: Path) -> tuple[list[dict], list[dict]]:
-    """Records and timings for every job, in workload order."""
+    """Records and timings for every job, in workload order, in this process and without the
+    executor's resume store: the same batches and rows as `executors.work.run_batches`."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    records, timings = {}, {}
-    price = getattr(model, "list_price_usd_per_image", None)
-    for batch in plan_batches(model, jobs):
-        t0 = time.perf_counter()
-        results = run_batch(model, batch)
-        compute_s = (time.perf_counter() - t0) / len(batch)
-        for job, result in zip(batch, results, strict=True):
-            t1 = time.perf_counter()
-            records[job.id] = _record(model, job, result, out_dir)
-            timings[job.id] = {"model": model.cfg.name, "job_id": job.id, "compute_s": compute_s,
-                               "wall_s": compute_s + time.perf_counter() - t1, "device": model.device,
-                               "batch_size": len(batch), "status": records[job.id]["status"]}
-            if price is not None:
-                timings[job.id]["list_price_usd_per_image"] = price
-    return [records[j.id] for j in jobs], [timings[j.id] for j in jobs]
+    results = {}
+    for result, png in run_batches(model, plan_batches(model, jobs), load_s=None, labels={}):
+        job_id = result["record"]["job_id"]
+        if png is not None:
+            (out_dir / f"{job_id}.png").write_bytes(png)
+        results[job_id] = result
+    return [results[j.id]["record"] for j in jobs], [results[j.id]["timing"] for j in jobs]
 
 
 def failure_summary(records: list[dict]) -> dict[str, dict]:

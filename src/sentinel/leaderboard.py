@@ -52,7 +52,6 @@ def _quality(score: dict, rcfg: ReportConfig, missing: dict) -> dict:
             "human_bt_strength": h.get("bt_strength"), "human_bt_ci95": h.get("bt_ci95"),
             "human_rubric": h.get("rubric"),
             "n_generated": o["n_generated"], "n_reference": o["n_reference"],
-            "n_failed": score.get("n_failed", 0),
             "categories": {c: {"fid": v["fid"], "fid_ci95": _ci(v, "fid"), "kid": v["kid_mean"],
                                "clip_score": v["clip_score"], "clip_score_ci95": _ci(v, "clip_score"),
                                "n_generated": v["n_generated"], "n_reference": v.get("n_reference")}
@@ -90,8 +89,6 @@ def entry(name: str, mcfg: ModelConfig, score: dict, cost: dict | None, lat: dic
     row = {"model": name, "display_name": mcfg.display_name, "plumbing": score.get("plumbing", mcfg.plumbing),
            "source": mcfg.source, "pipeline": mcfg.pipeline, "licence": mcfg.licence,
            **_quality(score, rcfg, missing), **_cost(cost, missing), **_latency(lat, missing)}
-    n_jobs = row["n_generated"] + row["n_failed"]
-    row["failure_rate"] = row["n_failed"] / n_jobs if n_jobs else None
     row["not_measured"] = missing
     return row
 

@@ -29,10 +29,9 @@ def _read_json(path: str) -> dict:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
-def build(cfg: dict) -> dict:
+def build(cfg: dict, score: dict, cost: dict, lat: dict, records: list[dict]) -> dict:
     paths, rcfg = cfg["paths"], cfg["report"]
     composite.validate(rcfg)
-    score, cost, lat = _read_json(paths.score), _read_json(paths.cost), _read_json(paths.latency)
     rows = []
     for name, mcfg in cfg["model"].items():
         if name not in score["models"]:
@@ -40,6 +39,7 @@ def build(cfg: dict) -> dict:
         rows.append(leaderboard.entry(name, mcfg, score["models"][name], cost["models"].get(name),
                                       lat["models"].get(name), rcfg))
     rows = leaderboard.rank(rows, rcfg)
+    _add_failures(rows, records)
     plumbing = cfg["suite"].plumbing or any(r["plumbing"] for r in rows)
     return {"suite": cfg["suite"].name, "plumbing": plumbing, "note": PLUMBING_NOTE if plumbing else "",
             "composite_version": rcfg.version, "weights": rcfg.weights,
@@ -62,10 +62,11 @@ def attribute_breakdown(cfg: dict, records: list[dict], score: dict) -> dict:
     return breakdown(rows, {"human_mos": True, "clip_score": True}, qualified_attributes(wl), seed=0)
 
 
-def _add_failures(board: dict, records: list[dict]) -> None:
-    """Failed or invalid generations count against the model: rate and causes, never dropped."""
+def _add_failures(rows: list[dict], records: list[dict]) -> None:
+    """Failed or invalid generations count against the model: rate and causes, never dropped.
+    The generate records are the one source (the score stage's n_failed counts the same rows)."""
     summary = failure_summary(records)
-    for row in board["models"]:
+    for row in rows:
         s = summary.get(row["model"], {})
         row.update({"n_jobs": s.get("n_jobs"), "n_failed": s.get("n_failed", 0),
                     "failure_rate": s.get("failure_rate"), "failures_by_cause": s.get("failures_by_cause", {})})
@@ -108,11 +109,11 @@ def _write_all(out: dict[Path, str | bytes]) -> None:
 def run(params_path: str | Path = "params.yaml") -> dict:
     cfg = config.load(params_path)
     paths, track = cfg["paths"], cfg["tracking"]
-    board = build(cfg)
+    score, cost, lat = _read_json(paths.score), _read_json(paths.cost), _read_json(paths.latency)
     records = read_jsonl(paths.records)
-    board["attribute_breakdown"] = attribute_breakdown(cfg, records, _read_json(paths.score))
-    _add_failures(board, records)
-    plots = plot_data(board, _read_json(paths.latency))
+    board = build(cfg, score, cost, lat, records)
+    board["attribute_breakdown"] = attribute_breakdown(cfg, records, score)
+    plots = plot_data(board, lat)
     markdown = render(board, records=records)
     html = render_html(board, records, Path(paths.images), plots)
     files = {Path(paths.leaderboard): to_json(board), Path(paths.report): markdown, Path(paths.report_html): html}

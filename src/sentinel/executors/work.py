@@ -55,7 +55,7 @@ def plan(model, jobs: list[Job], pending: set[str]) -> list[list[Job]]:
     return [b for b in plan_batches(model, jobs) if any(j.id in pending for j in b)]
 
 
-def run_batches(model, batches: list[list[Job]], load_s: float, labels: dict) -> Iterator[tuple[dict, bytes | None]]:
+def run_batches(model, batches: list[list[Job]], load_s: float | None, labels: dict) -> Iterator[tuple[dict, bytes | None]]:
     """(result, png) per job, yielded batch by batch; `labels` tag each timing row."""
     price = getattr(model, "list_price_usd_per_image", None)
     for batch in batches:

@@ -14,10 +14,11 @@ Errors, timeouts and rejections (429) are misses: +inf in the sample, never drop
 from __future__ import annotations
 
 import http.client
+import itertools
 import math
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -85,6 +86,16 @@ def _run_workers(n_workers: int, body: Callable[[], None]) -> float:
     return released
 
 
+def _claim(lock: threading.Lock, counter: itertools.count, n: int) -> Iterator[int]:
+    """Request indices 0..n-1, each handed to exactly one of the workers sharing `counter`."""
+    while True:
+        with lock:
+            i = next(counter)
+        if i >= n:
+            return
+        yield i
+
+
 def open_loop(send: Send, offsets_s: Sequence[float], timeout_s: float, workers: int) -> LoadResult:
     """Send request i at offsets_s[i] whatever happened to earlier requests. `workers` threads
     take requests in schedule order; if all are busy a request goes out late, and that lateness
@@ -94,18 +105,13 @@ def open_loop(send: Send, offsets_s: Sequence[float], timeout_s: float, workers:
         raise ValueError(f"open_loop: need >= 1 sorted offsets and workers >= 1, got {n} offsets, "
                          f"workers={workers}")
     out = LoadResult("open-loop", offered_rate_rps(offsets_s), [math.nan] * n, [math.nan] * n)
-    lock, next_i, t0, last = threading.Lock(), [0], [math.nan], [0.0]
+    lock, counter, t0, last = threading.Lock(), itertools.count(), [math.nan], [0.0]
 
     def body() -> None:
         with lock:
             if math.isnan(t0[0]):  # the first released worker fixes the schedule's origin
                 t0[0] = last[0] = time.perf_counter() + LEAD_S
-        while True:
-            with lock:
-                i = next_i[0]
-                next_i[0] += 1
-            if i >= n:
-                return
+        for i in _claim(lock, counter, n):
             due = t0[0] + offsets_s[i]
             _wait_until(due)
             finish = _one(send, i, due, timeout_s, out)
@@ -124,15 +130,10 @@ def closed_loop(send: Send, n: int, concurrency: int, timeout_s: float) -> LoadR
     if n < 1 or concurrency < 1:
         raise ValueError(f"closed_loop: need n >= 1 and concurrency >= 1, got n={n}, concurrency={concurrency}")
     out = LoadResult("closed-loop", None, [math.nan] * n, [math.nan] * n)
-    lock, next_i, last = threading.Lock(), [0], [0.0]
+    lock, counter, last = threading.Lock(), itertools.count(), [0.0]
 
     def body() -> None:
-        while True:
-            with lock:
-                i = next_i[0]
-                next_i[0] += 1
-            if i >= n:
-                return
+        for i in _claim(lock, counter, n):
             finish = _one(send, i, time.perf_counter(), timeout_s, out)
             with lock:
                 last[0] = max(last[0], finish)
