@@ -53,9 +53,10 @@ def harness(generate_model, model, jobs, out_dir: Path) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from sentinel import config, models
+    from sentinel import config
+    from sentinel.models import loader
     from sentinel.generate import generate_model
-    from sentinel.workload import load_jobs
+    from sentinel.workloads.jobs import load_jobs
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--model", default="tiny-sd")
@@ -65,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     cfg = config.models(yaml.safe_load((ROOT / "params.yaml").read_text())["model"])[args.model]
     jobs = load_jobs(ROOT / "workloads/smoke.csv")[: args.jobs]
-    single = models.load(cfg)
+    single = loader.load(cfg)
     batched = dataclasses.replace(single, cfg=dataclasses.replace(cfg, batch_size=args.batch))
     torch.set_num_threads(cfg.cpu_threads)
     times: dict[str, list[float]] = {"bare": [], "harness": [], "batched": []}

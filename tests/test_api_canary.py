@@ -23,9 +23,10 @@ CANARY = "sk-CANARY-7f3a9c2e5b1d4860aa17-do-not-log"
 LOG_RUN = """
 import json, sys, yaml
 from sentinel import generate, tracking
+from sentinel.records import failure_summary
 from sentinel.provenance import read_jsonl
 params = yaml.safe_load(open("params.yaml"))
-summary = generate.failure_summary(read_jsonl("out/records.jsonl"))
+summary = failure_summary(read_jsonl("out/records.jsonl"))
 metrics = {f"{m}.failure_rate": s["failure_rate"] for m, s in summary.items()}
 print(tracking.log_run("canary", params, metrics, [__import__("pathlib").Path("out/records.jsonl"),
       __import__("pathlib").Path("out/timings.jsonl")], {"suite": "canary"}))

@@ -7,12 +7,12 @@ import time
 import numpy as np
 import pytest
 
-from sentinel import models
+from sentinel.models import loader
 from sentinel.api import load_api
 from sentinel.api.http import retry_after_s
 from sentinel.config import ApiConfig
-from sentinel.models import GenerationFailed
-from sentinel.workload import Job
+from sentinel.models.loader import GenerationFailed
+from sentinel.workloads.jobs import Job
 
 from api_vendor import PIXELS, VendorServer
 
@@ -126,10 +126,10 @@ def test_missing_key_and_bad_protocol_fail_clearly(model_cfgs, monkeypatch, vend
     model, _ = _model(model_cfgs, monkeypatch, vendor)
     monkeypatch.delenv("SENTINEL_TEST_KEY")
     with pytest.raises(ValueError, match="environment variable SENTINEL_TEST_KEY is not set"):
-        models.load(model.cfg)
+        loader.load(model.cfg)
     bad = dataclasses.replace(model.cfg, api=dataclasses.replace(model.cfg.api, protocol="grpc"))
     with pytest.raises(ValueError, match=r"model\.vendor\.api\.protocol: 'grpc' is not one of"):
-        models.load(bad)
+        loader.load(bad)
 
 
 def test_retry_after_parses_seconds_and_http_dates():

@@ -6,9 +6,8 @@ import zlib
 import numpy as np
 import pytest
 
-from sentinel.breakdown import (breakdown, breakdown_markdown, mean_breakdown, qualified_attributes,
-                                set_statistic_breakdown)
-from sentinel.workload import load_workload
+from sentinel.report.breakdown import (breakdown, breakdown_markdown, mean_breakdown, qualified_attributes, set_statistic_breakdown)
+from sentinel.workloads.jobs import load_workload
 
 BANDS = {"light": 10.0, "medium": 12.0, "deep": 15.0}
 
@@ -108,6 +107,6 @@ def test_human_rows_average_each_images_ratings():
                {"model": "m", "job_id": "a", "dimension": "overall", "likert": 5},
                {"model": "m", "job_id": "a", "dimension": "realism", "likert": 1},
                {"model": "m", "job_id": "b", "dimension": "overall", "likert": 4}]
-    from sentinel.breakdown import human_rows
+    from sentinel.report.breakdown import human_rows
     assert human_rows(ratings) == [{"model": "m", "job_id": "a", "human_mos": 3.5},
                                    {"model": "m", "job_id": "b", "human_mos": 4.0}]

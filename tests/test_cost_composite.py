@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from sentinel import composite, cost
+from sentinel.report import composite
+from sentinel.cost import stage
 from sentinel.config import CostConfig, NormalisationConfig, ReportConfig
 
 CARD = CostConfig(card="t", source="s", as_of="2026-01-01", gpu="A100 80GB", price_usd_per_hour=3.6,
@@ -16,7 +17,7 @@ REPORT = ReportConfig(version="v", weights={"fid": 0.4, "clip": 0.3, "human": 0.
 
 def test_cost_per_image_closed_form():
     # 2 s at $3.6/h = $0.002; + $0.001 overhead = $0.003; + 25 % fee = $0.00375
-    out = cost.cost_per_image(2.0, CARD)
+    out = stage.cost_per_image(2.0, CARD)
     assert out["compute_usd_per_image"] == pytest.approx(0.002)
     assert out["cost_usd_per_image"] == pytest.approx(0.00375)
     assert out["cost_usd_per_1000_images"] == pytest.approx(3.75)
@@ -24,7 +25,7 @@ def test_cost_per_image_closed_form():
 
 def test_billed_time_includes_idle_and_amortised_cold_start():
     # 1 s at 50 % utilisation = 2 s billed; 30 s load over 100 images = 0.3 s; 2.3 s at $3.6/h = $0.0023
-    out = cost.cost_per_image(1.0, CARD, load_s=30.0, utilisation=0.5)
+    out = stage.cost_per_image(1.0, CARD, load_s=30.0, utilisation=0.5)
     assert out["billed_s_per_image"] == pytest.approx(2.3)
     assert out["compute_usd_per_image"] == pytest.approx(0.0023)
     assert out["cost_usd_per_image"] == pytest.approx((0.0023 + 0.001) * 1.25)
@@ -33,7 +34,7 @@ def test_billed_time_includes_idle_and_amortised_cold_start():
 def test_cost_summary_uses_mean_compute_and_flags_cpu_pricing():
     rows = [{"model": "m", "job_id": str(i), "compute_s": s, "wall_s": s + 1, "device": "cpu", "load_s": 0.0}
             for i, s in enumerate([1.0, 2.0, 3.0])]
-    out = cost.summarise(rows, CARD)["m"]
+    out = stage.summarise(rows, CARD)["m"]
     assert out["compute_s_mean"] == 2.0 and out["n_images"] == 3
     assert out["cost_usd_per_image"] == pytest.approx(0.00375)
     assert out["priced_as_measured"] is False
@@ -44,7 +45,7 @@ def test_cost_summary_uses_mean_compute_and_flags_cpu_pricing():
 
 def test_api_models_pay_list_price():
     rows = [{"model": "vendor-a", "job_id": "1", "compute_s": 7.0, "wall_s": 7.0, "device": "api"}]
-    out = cost.summarise(rows, CARD)["vendor-a"]
+    out = stage.summarise(rows, CARD)["vendor-a"]
     assert out["billing"] == "list price"
     assert out["cost_usd_per_image"] == pytest.approx((0.04 + 0.001) * 1.25)
 
@@ -53,11 +54,11 @@ def test_bad_price_cards_are_refused():
     import dataclasses
 
     with pytest.raises(ValueError, match=r"cost\.price_usd_per_hour: must be >= 0"):
-        cost.validate_card(dataclasses.replace(CARD, price_usd_per_hour=-1.0))
+        stage.validate_card(dataclasses.replace(CARD, price_usd_per_hour=-1.0))
     with pytest.raises(ValueError, match=r"cost\.list_price_usd_per_image\.vendor-a: must be a number >= 0"):
-        cost.validate_card(dataclasses.replace(CARD, list_price_usd_per_image={"vendor-a": -0.01}))
+        stage.validate_card(dataclasses.replace(CARD, list_price_usd_per_image={"vendor-a": -0.01}))
     with pytest.raises(ValueError, match=r"cost\.utilisation: must be in \(0, 1\]"):
-        cost.validate_card(dataclasses.replace(CARD, utilisation=0.0))
+        stage.validate_card(dataclasses.replace(CARD, utilisation=0.0))
 
 
 def test_unknown_unit_and_missing_price_are_refused(tmp_path, smoke_params):
@@ -97,7 +98,7 @@ def test_composite_weights_and_validation():
 def test_api_model_without_list_price_is_not_measured_not_gpu_billed():
     rows = [{"model": "vendor-b", "job_id": "1", "compute_s": 7.0, "wall_s": 7.0, "device": "api",
              "list_price_usd_per_image": None}]
-    out = cost.summarise(rows, CARD)["vendor-b"]
+    out = stage.summarise(rows, CARD)["vendor-b"]
     assert out["cost_usd_per_image"] is None and "cost.list_price_usd_per_image.vendor-b" in out["not_measured"]
     rows[0]["list_price_usd_per_image"] = 0.02  # the model config's vendor price, when the card has none
-    assert cost.summarise(rows, CARD)["vendor-b"]["cost_usd_per_image"] == pytest.approx((0.02 + 0.001) * 1.25)
+    assert stage.summarise(rows, CARD)["vendor-b"]["cost_usd_per_image"] == pytest.approx((0.02 + 0.001) * 1.25)

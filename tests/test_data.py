@@ -1,4 +1,4 @@
-"""Reference photos: deterministic recipe, pinned by data.dvc, pulled offline on a fresh clone."""
+"""Reference photos: deterministic recipe, pinned by photos.dvc, pulled offline on a fresh clone."""
 from __future__ import annotations
 
 import hashlib
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sentinel import data
+from sentinel.workloads import photos
 
 pytestmark = pytest.mark.slow
 
@@ -32,14 +32,14 @@ def _tree_hashes(folder: Path) -> dict[str, str]:
 
 
 def test_recipe_rebuilds_pinned_pixels(root):
-    assert data.check(root / "data") == []
+    assert photos.check(root / "data") == []
 
 
 def test_recipe_is_deterministic(tmp_path):
-    data.prepare(tmp_path / "a")
-    data.prepare(tmp_path / "b")
+    photos.prepare(tmp_path / "a")
+    photos.prepare(tmp_path / "b")
     assert _tree_hashes(tmp_path / "a") == _tree_hashes(tmp_path / "b")
-    assert len(_tree_hashes(tmp_path / "a")) == 3 * data.PER_CATEGORY + 1  # + manifest
+    assert len(_tree_hashes(tmp_path / "a")) == 3 * photos.PER_CATEGORY + 1  # + manifest
 
 
 def test_fresh_clone_pulls_data_offline(root, tmp_path):
@@ -48,7 +48,7 @@ def test_fresh_clone_pulls_data_offline(root, tmp_path):
     assert not (clone / "data").exists()
     _dvc("pull", "-q", "data.dvc", cwd=clone)
     assert _tree_hashes(clone / "data") == _tree_hashes(root / "data")
-    assert data.check(clone / "data") == []
+    assert photos.check(clone / "data") == []
 
 
 def test_push_and_pull_through_a_local_remote(root, tmp_path):

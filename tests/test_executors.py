@@ -6,12 +6,13 @@ import json
 
 import pytest
 
-from sentinel import executors, models
+from sentinel import executors
+from sentinel.models import loader
 from sentinel.config import ConfigError
 from sentinel.executors import store
 from sentinel.generate import generate_model
 from sentinel.provenance import sha256_file
-from sentinel.workload import load_jobs
+from sentinel.workloads.jobs import load_jobs
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +29,7 @@ def cfg(model_cfgs):
 def reference(cfg, jobs, tmp_path_factory):
     """What the generate stage's own loop writes for these jobs."""
     out = tmp_path_factory.mktemp("stage")
-    records, _ = generate_model(models.load(cfg), jobs, out / cfg.name)
+    records, _ = generate_model(loader.load(cfg), jobs, out / cfg.name)
     return records, {j.id: (out / cfg.name / f"{j.id}.png").read_bytes() for j in jobs}
 
 
@@ -140,7 +141,7 @@ def test_batched_resume_reruns_whole_canonical_batches(cfg, jobs, tmp_path):
     """With batch_size > 1 an image may differ in its last bit with batch composition, so a resumed
     run must recompute a lost job inside the same batch an uninterrupted run used."""
     batched = dataclasses.replace(cfg, batch_size=4)
-    stage_records, _ = generate_model(models.load(batched), jobs, tmp_path / "stage" / cfg.name)
+    stage_records, _ = generate_model(loader.load(batched), jobs, tmp_path / "stage" / cfg.name)
     work = tmp_path / "work"
     first = executors.run_jobs(batched, jobs, work)
     assert [r["record"] for r in first] == stage_records

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from sentinel import executors
-from sentinel.workload import load_jobs
+from sentinel.workloads.jobs import load_jobs
 
 ray = pytest.importorskip("ray")
 pytestmark = pytest.mark.slow  # Ray start-up and actors importing torch: ~1.5 min on 2 shared cores

@@ -6,8 +6,10 @@ import json
 import pytest
 import torch
 
-from sentinel import generate, models
-from sentinel.workload import load_jobs
+from sentinel import generate
+from sentinel.records import failure_summary
+from sentinel.models import loader
+from sentinel.workloads.jobs import load_jobs
 
 
 @pytest.fixture(scope="module")
@@ -16,7 +18,7 @@ def jobs(root):
 
 
 def _broken(model_cfgs, how: str):
-    model = models.load(model_cfgs["tiny-sd"])
+    model = loader.load(model_cfgs["tiny-sd"])
     conv = model.pipe.vae.decoder.conv_out
     with torch.no_grad():
         if how == "nan":
@@ -39,19 +41,19 @@ def test_invalid_outputs_become_failed_records(model_cfgs, jobs, tmp_path, how, 
     assert all(r["status"] == "failed" and r["failure"].startswith(cause) and r["image"] is None for r in records)
     assert list(tmp_path.iterdir()) == []  # no image file for a failed job
     assert [t["status"] for t in timings] == ["failed"] * len(jobs)
-    summary = generate.failure_summary(records)["tiny-sd"]
+    summary = failure_summary(records)["tiny-sd"]
     assert summary == {"n_jobs": 3, "n_failed": 3, "failure_rate": 1.0,
                        "failures_by_cause": {cause.split(":")[0]: 3}}
 
 
 def test_healthy_jobs_are_ok_and_stage_survives_a_failing_model(model_cfgs, jobs, tmp_path):
-    good = models.load(model_cfgs["tiny-sd"])
+    good = loader.load(model_cfgs["tiny-sd"])
     records, _ = generate.generate_model(good, jobs, tmp_path / "good")
     assert all(r["status"] == "ok" and "failure" not in r for r in records)
     assert sorted(p.name for p in (tmp_path / "good").iterdir()) == sorted(f"{j.id}.png" for j in jobs)
     mixed = records + generate.generate_model(_broken(model_cfgs, "nan"), jobs, tmp_path / "bad")[0]
     for r in mixed[3:]:
         r["model"] = "broken"
-    rates = {m: s["failure_rate"] for m, s in generate.failure_summary(mixed).items()}
+    rates = {m: s["failure_rate"] for m, s in failure_summary(mixed).items()}
     assert rates == {"tiny-sd": 0.0, "broken": 1.0}
     json.dumps(mixed, allow_nan=False)  # records stay valid JSON

@@ -19,12 +19,13 @@ import pytest
 import torch
 import yaml
 
-from sentinel import config, models
+from sentinel import config
+from sentinel.models import loader
 from sentinel.images import encode_png
 from sentinel.latency import client, load, serving, stats
 from sentinel.latency.server import check_loopback
 from sentinel.provenance import sha256_bytes, write_jsonl
-from sentinel.workload import Job, load_jobs
+from sentinel.workloads.jobs import Job, load_jobs
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = "tiny-sd"
@@ -89,7 +90,7 @@ def jobs() -> list[Job]:
 def reference(params, jobs) -> dict[str, bytes]:
     """The expected PNG per job, generated in this process and encoded the one way, with the same
     intra-op thread count as the servers (CPU float reductions, hence pixels, depend on it)."""
-    model = models.load(config.load(params, sections=("model",))["model"][MODEL])
+    model = loader.load(config.load(params, sections=("model",))["model"][MODEL])
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:

@@ -16,7 +16,7 @@ import yaml
 from sentinel import config
 from sentinel.compose import compose
 from sentinel.latency import serving
-from sentinel.workload import load_jobs
+from sentinel.workloads.jobs import load_jobs
 
 from api_vendor import VendorServer
 

@@ -7,11 +7,11 @@ import numpy as np
 import open_clip
 import pytest
 
-from sentinel import models
+from sentinel.models import loader
 from sentinel.images import encode_png
 from sentinel.models.tokenizer import clip_tokenizer
 from sentinel.provenance import sha256_bytes
-from sentinel.workload import load_jobs
+from sentinel.workloads.jobs import load_jobs
 
 PROMPTS = ["a corporate headshot of a woman, studio light",
            "Product photo: white sneaker on marble, 85mm f/1.8 — élégant! 100% cotton",
@@ -33,7 +33,7 @@ def jobs(root):
 
 @pytest.fixture(scope="module", params=["tiny-sd", "tiny-sdxl"])
 def model(request, model_cfgs):
-    return models.load(model_cfgs[request.param])
+    return loader.load(model_cfgs[request.param])
 
 
 def _hashes(model, jobs):
@@ -44,7 +44,7 @@ def test_images_depend_only_on_model_and_job(model, jobs, model_cfgs):
     first = _hashes(model, jobs)
     reordered = _hashes(model, list(reversed(jobs)))
     assert first == reordered
-    rebuilt = models.load(model_cfgs[model.cfg.name])  # a fresh process-equivalent build
+    rebuilt = loader.load(model_cfgs[model.cfg.name])  # a fresh process-equivalent build
     assert _hashes(rebuilt, jobs[:1]) == {jobs[0].id: first[jobs[0].id]}
     assert len(set(first.values())) == len(jobs), "different jobs must give different images"
 
@@ -61,18 +61,18 @@ def test_seed_changes_the_image(model, jobs):
 
 
 def test_model_recipe_overrides_job_settings(model_cfgs, jobs):
-    sdxl = models.load(model_cfgs["tiny-sdxl"])
+    sdxl = loader.load(model_cfgs["tiny-sdxl"])
     assert sdxl.settings(jobs[0]) == (1, 0.0)  # the turbo recipe: 1 step, guidance 0
-    sd = models.load(model_cfgs["tiny-sd"])
+    sd = loader.load(model_cfgs["tiny-sd"])
     assert sd.settings(jobs[0]) == (jobs[0].steps, jobs[0].guidance)
 
 
 def test_bad_model_settings_fail_clearly(model_cfgs):
     cfg = dataclasses.replace(model_cfgs["tiny-sd"], pipeline="FluxPipeline")
     with pytest.raises(ValueError, match=r"model\.tiny-sd\.pipeline: no tiny builder for 'FluxPipeline'"):
-        models.build_pipeline(cfg)
+        loader.build_pipeline(cfg)
     cfg = dataclasses.replace(model_cfgs["tiny-sd"], source="pretrained")
     with pytest.raises(ValueError, match="needs repo_id and a pinned revision"):
-        models.build_pipeline(cfg)
+        loader.build_pipeline(cfg)
     with pytest.raises(ValueError, match="dtype: 'float8' is not one of"):
-        models.resolve_dtype("float8", "cpu")
+        loader.resolve_dtype("float8", "cpu")

@@ -14,8 +14,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from sentinel import generate, models
-from sentinel.workload import load_jobs
+from sentinel import generate
+from sentinel.executors import batches
+from sentinel.models import loader
+from sentinel.workloads.jobs import load_jobs
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +26,7 @@ def jobs(root):
 
 
 def _run(model_cfgs, name, jobs, batch_size, out_dir):
-    model = models.load(dataclasses.replace(model_cfgs[name], batch_size=batch_size))
+    model = loader.load(dataclasses.replace(model_cfgs[name], batch_size=batch_size))
     records, timings = generate.generate_model(model, jobs, out_dir)
     assert {t["batch_size"] for t in timings} <= set(range(1, batch_size + 1))
     return {r["job_id"]: r for r in records}
@@ -49,11 +51,11 @@ def test_order_never_changes_bytes_and_batching_stays_within_one_level(model_cfg
 
 
 def test_batches_group_equal_settings_in_canonical_order(model_cfgs, jobs):
-    model = models.load(dataclasses.replace(model_cfgs["tiny-sd"], batch_size=2))
+    model = loader.load(dataclasses.replace(model_cfgs["tiny-sd"], batch_size=2))
     odd = dataclasses.replace(jobs[0], id="zz-odd", width=32)
-    plan = generate.plan_batches(model, [odd, *reversed(jobs)])
+    plan = batches.plan_batches(model, [odd, *reversed(jobs)])
     assert sorted(len(b) for b in plan) == [1, 1, 2, 2]
     for batch in plan:
         assert len({model.batch_key(j) for j in batch}) == 1
         assert [j.id for j in batch] == sorted(j.id for j in batch)
-    assert generate.plan_batches(model, list(jobs)) == generate.plan_batches(model, list(reversed(jobs)))
+    assert batches.plan_batches(model, list(jobs)) == batches.plan_batches(model, list(reversed(jobs)))

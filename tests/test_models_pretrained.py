@@ -17,12 +17,13 @@ SCRIPT = f"""
 import dataclasses, os, sys, torch
 from pathlib import Path
 from safetensors.torch import save_file
-from sentinel import config, models
+from sentinel import config
+from sentinel.models import loader
 from sentinel.compose import compose
-from sentinel.workload import Job
+from sentinel.workloads.jobs import Job
 cache = Path(os.environ["HF_HUB_CACHE"])
 cfg = config.models(compose(["model=sdxl-lightning"])["model"])["sdxl-lightning"]
-tiny = models.build_pipeline(models.as_tiny(cfg))
+tiny = loader.build_pipeline(loader.as_tiny(cfg))
 tiny.save_pretrained(cache / "models--stabilityai--stable-diffusion-xl-base-1.0" / "snapshots" / "{BASE_SHA}")
 torch.manual_seed(5)
 distilled = type(tiny.unet).from_config(tiny.unet.config)   # different weights: the "4-step UNet"
@@ -31,7 +32,7 @@ unet_dir.mkdir(parents=True)
 save_file(distilled.state_dict(), str(unet_dir / cfg.unet.filename))
 pinned = dataclasses.replace(cfg, revision="{BASE_SHA}", device="cpu", dtype="float32", resolution_px=64,
                              unet=dataclasses.replace(cfg.unet, revision="{UNET_SHA}"))
-model = models.load(pinned)
+model = loader.load(pinned)
 sd = model.pipe.unet.state_dict()
 assert all(torch.equal(sd[k], v) for k, v in distilled.state_dict().items()), "UNet is not the distilled file"
 assert not torch.equal(sd["conv_in.weight"], tiny.unet.state_dict()["conv_in.weight"])

@@ -1,6 +1,6 @@
 """Every self-hosted seed model's config runs end to end on its real pipeline class at tiny scale.
 
-`models.as_tiny(cfg)` keeps the pipeline class, scheduler (class and settings), steps and guidance
+`loader.as_tiny(cfg)` keeps the pipeline class, scheduler (class and settings), steps and guidance
 and swaps only the weights for tiny seeded random ones on CPU. Hooks on the denoiser record each
 call's timestep and batch, so the test checks the sampler really ran the config's recipe.
 """
@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 import yaml
 
-from sentinel import config, models
+from sentinel import config
+from sentinel.models import loader
 from sentinel.compose import compose
-from sentinel.workload import Job
+from sentinel.workloads.jobs import Job
 
 SELF_HOSTED = tuple(n for n in config.choices("model")  # every pretrained config gets a tiny-scale proof
                     if next(iter(yaml.safe_load((config.CONF_DIR / "model" / f"{n}.yaml").read_text()).values()))
@@ -43,7 +44,7 @@ def _trace(model):
 @pytest.mark.parametrize("name", SELF_HOSTED)
 def test_seed_config_runs_its_recipe_at_tiny_scale(name):
     cfg = seed_cfg(name)
-    model = models.load(models.as_tiny(cfg, resolution_px=64))
+    model = loader.load(loader.as_tiny(cfg, resolution_px=64))
     assert type(model.pipe).__name__ == cfg.pipeline
     assert type(model.pipe.scheduler).__name__ == cfg.scheduler.cls
     for key, value in cfg.scheduler.kwargs.items():
@@ -59,7 +60,7 @@ def test_seed_config_runs_its_recipe_at_tiny_scale(name):
 def test_sdxl_distilled_recipes_use_trailing_timesteps():
     # trailing spacing: round(arange(T, 0, -T/n)) - 1 with T = 1000
     for name, expected in (("sdxl-lightning", [999, 749, 499, 249]), ("sdxl-turbo", [999])):
-        model = models.load(models.as_tiny(seed_cfg(name), resolution_px=64))
+        model = loader.load(loader.as_tiny(seed_cfg(name), resolution_px=64))
         calls = _trace(model)
         model.generate(JOB)
         assert [t for _, t in calls] == expected, name
@@ -82,17 +83,17 @@ def test_seed_recipes_are_the_published_ones():
 def test_cli_override_runs_a_seed_model_on_tiny_weights():
     cfg = seed_cfg("sdxl-lightning", "model.sdxl-lightning.source=tiny-random", "model.sdxl-lightning.device=cpu",
                    "model.sdxl-lightning.dtype=float32", "model.sdxl-lightning.resolution_px=64")
-    assert models.load(cfg).generate(JOB).size == (64, 64)
+    assert loader.load(cfg).generate(JOB).size == (64, 64)
 
 
 @pytest.mark.parametrize("name", SELF_HOSTED)
 def test_unpinned_revisions_are_refused_before_any_download(name):
     cfg = seed_cfg(name)
     with pytest.raises(ValueError, match=rf"model\.{name}\.revision: None is not a pinned revision"):
-        models.load(cfg)
+        loader.load(cfg)
     for rev in ("main", "v1.0", "a" * 39):
         with pytest.raises(ValueError, match="is not a pinned revision"):
-            models.load(dataclasses.replace(cfg, revision=rev))
+            loader.load(dataclasses.replace(cfg, revision=rev))
 
 
 def test_auto_device_and_gpu_only_options_degrade_to_cpu_without_cuda():
@@ -100,10 +101,10 @@ def test_auto_device_and_gpu_only_options_degrade_to_cpu_without_cuda():
 
     if torch.cuda.is_available():
         pytest.skip("checks the CPU fallback")
-    assert models.resolve_device("auto") == "cpu" and models.resolve_dtype("auto", "cpu") == torch.float32
-    cfg = dataclasses.replace(models.as_tiny(seed_cfg("sdxl-turbo")), device="auto", dtype="auto", compile=True,
+    assert loader.resolve_device("auto") == "cpu" and loader.resolve_dtype("auto", "cpu") == torch.float32
+    cfg = dataclasses.replace(loader.as_tiny(seed_cfg("sdxl-turbo")), device="auto", dtype="auto", compile=True,
                               cpu_offload=True)  # both apply on CUDA only
-    model = models.load(cfg)
+    model = loader.load(cfg)
     assert model.device == "cpu" and not hasattr(model.pipe.unet, "_orig_mod")
     with pytest.raises(RuntimeError, match=r"model\.device: 'cuda' requested but no CUDA device is visible"):
-        models.resolve_device("cuda")
+        loader.resolve_device("cuda")

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from sentinel import planner
+from sentinel.cost import planner
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from sentinel.release import fingerprint as fp
 from sentinel.release.compare import compare_tree
 from sentinel.release.cut import preflight
 from sentinel.release.discrepancy import SECTIONS, render
-from sentinel.release.history import CHANGELOG_HEADER, NO_RELEASE, add_changelog_entry, history_markdown, ranking
+from sentinel.release.history import (CHANGELOG_HEADER, NO_RELEASE, add_changelog_entry, history_markdown, ranking)
 from sentinel.release.layout import ReleaseError, check_id
 from sentinel.release.tolerances import Context, markdown_table, tolerance_for
 from sentinel.release.verify import Outcome

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sentinel import leaderboard, ranking
+from sentinel.report import leaderboard, uncertainty
 from sentinel.config import ModelConfig, NormalisationConfig, ReportConfig, SchedulerConfig
 
 NORM = NormalisationConfig(fid_best=0, fid_worst=100, clip_best=35, clip_worst=15, human_best=5, human_worst=1)
@@ -18,30 +18,30 @@ def _row(name, fid=0.0, clip=0.0, human=0.0, se=(0.0, 0.0, 0.0)):
 
 def test_component_se_closed_form():
     # FID CI [10, 13.92] on anchors 0..100: half-width 1.96 -> se 1 FID point = 1 on the 0-100 scale
-    assert ranking.component_se([10.0, 10.0 + 2 * ranking.Z95], 0, 100) == pytest.approx(1.0)
-    assert ranking.component_se([3.0, 3.0 + 2 * ranking.Z95], 5, 1) == pytest.approx(25.0)  # Likert: 4 points = 100
-    assert ranking.component_se(None, 0, 100) is None
+    assert uncertainty.component_se([10.0, 10.0 + 2 * uncertainty.Z95], 0, 100) == pytest.approx(1.0)
+    assert uncertainty.component_se([3.0, 3.0 + 2 * uncertainty.Z95], 5, 1) == pytest.approx(25.0)  # Likert: 4 points = 100
+    assert uncertainty.component_se(None, 0, 100) is None
 
 
 def test_no_uncertainty_gives_point_ci_and_certain_rank():
     rows = [_row("a", 80, 80, 80), _row("b", 50, 50, 50)]
-    out = ranking.uncertainty(rows, RCFG)
+    out = uncertainty.uncertainty(rows, RCFG)
     assert out["a"]["composite_ci95"] == pytest.approx([80, 80]) and out["a"]["p_holds_rank"] == 1.0
     assert out["b"]["rank"] == 2 and out["a"]["ci_missing"] == []
 
 
 def test_identical_models_hold_rank_half_the_time_and_ci_matches_normal():
     rows = [_row("a", 50, 50, 50, se=(10, 10, 10)), _row("b", 50, 50, 50, se=(10, 10, 10))]
-    out = ranking.uncertainty(rows, RCFG, n=20000, seed=1)
+    out = uncertainty.uncertainty(rows, RCFG, n=20000, seed=1)
     assert out["a"]["p_holds_rank"] == pytest.approx(0.5, abs=0.02)
     sd = 10 * np.sqrt(0.4**2 + 0.3**2 + 0.3**2)  # independent components, weighted sum
     lo, hi = out["a"]["composite_ci95"]
-    assert (hi - lo) / (2 * ranking.Z95) == pytest.approx(sd, rel=0.03)
+    assert (hi - lo) / (2 * uncertainty.Z95) == pytest.approx(sd, rel=0.03)
 
 
 def test_weight_sensitivity_names_models_that_flip():
     rows = [_row("fid-strong", fid=90, clip=40, human=40), _row("clip-strong", fid=40, clip=90, human=40)]
-    table = {t["weights"]: t for t in ranking.weight_sensitivity(rows, RCFG.weights)}
+    table = {t["weights"]: t for t in uncertainty.weight_sensitivity(rows, RCFG.weights)}
     assert table["published"]["ranking"] == ["fid-strong", "clip-strong"] and table["published"]["flipped"] == []
     assert table["CLIP-heavy"]["ranking"] == ["clip-strong", "fid-strong"]
     assert set(table["CLIP-heavy"]["flipped"]) == {"fid-strong", "clip-strong"}

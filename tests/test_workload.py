@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from sentinel.workload import COLUMNS, EXTRA_COLUMNS, WorkloadError, load_jobs, load_workload
+from sentinel.workloads.jobs import COLUMNS, EXTRA_COLUMNS, WorkloadError, load_jobs, load_workload
 
 CATS = ("corporate_headshot", "ecommerce_product", "creative_portrait")
 GOOD = "hs-1,corporate_headshot,a headshot,blurry,1,64,64,4,5.0"

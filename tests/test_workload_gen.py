@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sentinel import workload_card as card
-from sentinel import workload_gen as gen
-from sentinel import workload_spec as spec
+from sentinel.workloads import card
+from sentinel.workloads import generator as gen
+from sentinel.workloads import spec
 from sentinel.provenance import sha256_bytes
-from sentinel.workload import load_workload
-from sentinel.workload_arrivals import arrivals, intensity
+from sentinel.workloads.jobs import load_workload
+from sentinel.workloads.arrivals import arrivals, intensity
 
 CATS = tuple(spec.CATEGORY_SHARES)
 P_MIN = 1e-3  # a table fails when the generated counts are this unlikely under the card's shares
@@ -51,7 +51,7 @@ def test_smoke_stays_small_and_fast(root):
 def test_data_card_tables_are_current(root):
     text = (root / "workloads/DATACARD.md").read_text()
     section = text.split(card.BEGIN, 1)[1].split(card.END, 1)[0]
-    assert card.BEGIN + section + card.END == card.render(), "run `python -m sentinel.workload_gen card`"
+    assert card.BEGIN + section + card.END == card.render(), "run `python -m sentinel.workloads.generator card`"
 
 
 def _observed(q4, category: str, attr: str, given: str, gvalue: str) -> list[str]:

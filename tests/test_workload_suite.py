@@ -9,7 +9,7 @@ import yaml
 
 from sentinel import config
 from sentinel.compose import compose
-from sentinel.references import ReferenceSetError, check_reference, reference_dir, reference_images
+from sentinel.workloads.references import ReferenceSetError, check_reference, reference_dir, reference_images
 
 SEED_MODELS = ["flux2-dev", "flux2-schnell", "sdxl-lightning", "sdxl-turbo", "proprietary-a", "proprietary-b"]
 
@@ -36,7 +36,7 @@ def test_later_overrides_win_over_the_suite(tmp_path):
 
 
 def test_plan_lists_images_and_cost(root):
-    proc = subprocess.run([sys.executable, "-m", "sentinel.plan", "suite=2026-q4"], cwd=root, capture_output=True,
+    proc = subprocess.run([sys.executable, "-m", "sentinel.cost.plan", "suite=2026-q4"], cwd=root, capture_output=True,
                           text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
@@ -47,7 +47,7 @@ def test_plan_lists_images_and_cost(root):
 
 
 def test_plan_refuses_a_bad_override(root):
-    proc = subprocess.run([sys.executable, "-m", "sentinel.plan", "model=no-such-model"], cwd=root,
+    proc = subprocess.run([sys.executable, "-m", "sentinel.cost.plan", "model=no-such-model"], cwd=root,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "model/no-such-model" in proc.stderr
 

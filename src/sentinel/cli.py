@@ -9,8 +9,8 @@ import importlib
 import os
 import sys
 
-from .config import ConfigError
-from .workload import WorkloadError
+from sentinel.config import ConfigError
+from sentinel.workloads.jobs import WorkloadError
 
 STAGES = ("generate", "score", "cost", "latency", "report")
 KNOWN_ERRORS = (ConfigError, WorkloadError, FileNotFoundError, ValueError, RuntimeError)

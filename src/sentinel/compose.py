@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from .config import CONF_DIR
+from sentinel.config import CONF_DIR
 
 
 def compose(overrides: list[str] = ()) -> dict:

@@ -96,7 +96,7 @@ class WorkloadConfig:
     jobs: str
     categories: tuple[str, ...]
     # category -> folder of reference PNGs; a category not named uses <paths.data>/reference/<category>
-    # (see sentinel.references.reference_dir).
+    # (see sentinel.workloads.references.reference_dir).
     reference: dict[str, str] = field(default_factory=dict)
 
 

@@ -11,26 +11,13 @@ sorted by id), so the workload's row order never changes an image.
 from __future__ import annotations
 
 import shutil
-from collections import Counter, defaultdict
 from pathlib import Path
 
-from . import config, executors
-from .executors.work import run_batches
-from .provenance import staged_dir, write_jsonl
-from .workload import Job, load_jobs
-
-
-def plan_batches(model, jobs: list[Job]) -> list[list[Job]]:
-    """Chunks of at most `batch_size` jobs with equal call settings, in a canonical order."""
-    groups: dict[tuple, list[Job]] = defaultdict(list)
-    for job in jobs:
-        groups[model.batch_key(job)].append(job)
-    size = max(1, model.cfg.batch_size)
-    batches = []
-    for key in sorted(groups, key=repr):
-        ordered = sorted(groups[key], key=lambda j: j.id)
-        batches += [ordered[i:i + size] for i in range(0, len(ordered), size)]
-    return batches
+from sentinel import config, executors
+from sentinel.executors.batches import plan_batches
+from sentinel.executors.work import run_batches
+from sentinel.provenance import staged_dir, write_jsonl
+from sentinel.workloads.jobs import Job, load_jobs
 
 
 def generate_model(model, jobs: list[Job], out_dir: Path) -> tuple[list[dict], list[dict]]:
@@ -44,18 +31,6 @@ def generate_model(model, jobs: list[Job], out_dir: Path) -> tuple[list[dict], l
             (out_dir / f"{job_id}.png").write_bytes(png)
         results[job_id] = result
     return [results[j.id]["record"] for j in jobs], [results[j.id]["timing"] for j in jobs]
-
-
-def failure_summary(records: list[dict]) -> dict[str, dict]:
-    """Per model: n_jobs, n_failed, failure_rate and failures_by_cause (for the leaderboard)."""
-    out = {}
-    for model in dict.fromkeys(r["model"] for r in records):
-        rows = [r for r in records if r["model"] == model]
-        failed = [r for r in rows if r.get("status") == "failed"]
-        causes = Counter(r["failure"].split(":")[0] for r in failed)
-        out[model] = {"n_jobs": len(rows), "n_failed": len(failed), "failure_rate": len(failed) / len(rows),
-                      "failures_by_cause": dict(sorted(causes.items()))}
-    return out
 
 
 def run(params_path: str | Path = "params.yaml") -> list[dict]:

@@ -10,20 +10,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import config, human
-from .metrics import compute as metrics
-from .metrics import preference
-from .references import reference_images
-from .provenance import PLUMBING_NOTE, environment, read_jsonl, write_json, write_jsonl
-
-
-def is_ok(record: dict) -> bool:
-    """A generate record to score: status "ok", or no status at all (records from before statuses)."""
-    return record.get("status", "ok") == "ok"
+from sentinel import config, human
+from sentinel.workloads.references import reference_images
+from sentinel.records import is_ok
+from sentinel.provenance import PLUMBING_NOTE, environment, read_jsonl, write_json, write_jsonl
 
 
 def score_records(records: list[dict], images_dir: Path, refs: list[Path], cfg: config.ScoreConfig,
                   cache: metrics.FeatureCache | None = None, enabled_preference: list | None = None) -> dict:
+    from sentinel.metrics import compute as metrics, preference  # torch: only when scoring
+
     images, prompts = [images_dir / r["image"] for r in records], [r["prompt"] for r in records]
     out = metrics.score_set(
         images, prompts, refs,
@@ -55,6 +51,8 @@ def score_model(records: list[dict], images_dir: Path, data_dir: Path, wl: confi
 
 
 def run(params_path: str | Path = "params.yaml") -> dict:
+    from sentinel.metrics import compute as metrics, preference  # torch: only when scoring
+
     cfg = config.load(params_path, sections=("score", "workload", "paths"))
     sc, paths = cfg["score"], cfg["paths"]
     for key in ("inception_weights", "clip_weights"):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .provenance import git
+from sentinel.provenance import git
 
 SECRET_HINTS = ("api_key", "apikey", "token", "secret", "password")
 

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 
 from PIL import Image
 
-from ..config import ApiConfig, ModelConfig
-from ..models.outputs import GenerationFailed
-from ..workload import Job
-from . import http, openai_images, submit_poll
+from sentinel.config import ApiConfig, ModelConfig
+from sentinel.models.outputs import GenerationFailed
+from sentinel.workloads.jobs import Job
+from sentinel.api import http, openai_images, submit_poll
 
 PROTOCOLS = {"openai-images": openai_images.generate, "submit-poll": submit_poll.generate}
 __all__ = ["ApiModel", "load_api", "PROTOCOLS"]

@@ -15,7 +15,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 
-from ..models.outputs import GenerationFailed
+from sentinel.models.outputs import GenerationFailed
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 BODY_SNIPPET_CHARS = 200

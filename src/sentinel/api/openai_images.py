@@ -6,7 +6,7 @@ import binascii
 
 from PIL import Image
 
-from ..models.outputs import GenerationFailed, decode_image
+from sentinel.models.outputs import GenerationFailed, decode_image
 
 PATH = "/v1/images/generations"
 

@@ -12,9 +12,9 @@ import time
 
 from PIL import Image
 
-from ..models.outputs import GenerationFailed, decode_image
-from . import http
-from .openai_images import fetch_image
+from sentinel.models.outputs import GenerationFailed, decode_image
+from sentinel.api import http
+from sentinel.api.openai_images import fetch_image
 
 PENDING = ("queued", "running", "pending", "processing")
 

@@ -15,10 +15,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ..config import ConfigError, GenerateConfig, ModelConfig
-from ..workload import Job
-from . import local, store
-from .store import ExecutorError, publish
+from sentinel.config import ConfigError, GenerateConfig, ModelConfig
+from sentinel.workloads.jobs import Job
+from sentinel.executors import local, store
+from sentinel.executors.store import ExecutorError, publish
 
 __all__ = ["run_jobs", "publish", "ExecutorError", "EXECUTORS", "LOCAL"]
 
@@ -27,7 +27,7 @@ LOCAL = GenerateConfig(executor="local", actors_per_model=0, cpus_per_actor=0.5,
 
 
 def _ray_run_pending(*args, **kwargs):
-    from . import ray_exec  # Ray is imported only when asked for
+    from sentinel.executors import ray_exec  # Ray is imported only when asked for
 
     return ray_exec.run_pending(*args, **kwargs)
 

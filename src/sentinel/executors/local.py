@@ -4,21 +4,21 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from ..config import ModelConfig
-from ..workload import Job
-from . import store
-from .work import plan, run_batches
+from sentinel.config import ModelConfig
+from sentinel.workloads.jobs import Job
+from sentinel.executors import store
+from sentinel.executors.work import plan, run_batches
 
 
 def run_pending(cfg: ModelConfig, jobs: list[Job], pending: set[str], work: Path, settings,
                 progress) -> dict[str, dict]:
     """Run every batch holding a pending job in this process, committing each batch as it is done."""
-    from .. import models
+    from sentinel.models import loader
 
     if not pending:
         return {}
     t0 = time.perf_counter()
-    model = models.load(cfg)
+    model = loader.load(cfg)
     load_s = time.perf_counter() - t0
     keys = {j.id: store.fingerprint(cfg, j) for j in jobs}
     done: dict[str, dict] = {}

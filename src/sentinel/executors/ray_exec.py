@@ -14,10 +14,10 @@ import time
 from collections import deque
 from pathlib import Path
 
-from ..config import GenerateConfig, ModelConfig
-from ..workload import Job
-from . import store
-from . import work as _work
+from sentinel.config import GenerateConfig, ModelConfig
+from sentinel.workloads.jobs import Job
+from sentinel.executors import store
+from sentinel.executors import work as _work
 
 IN_FLIGHT_PER_ACTOR = 2  # a second queued chunk hides the driver round trip between chunks
 OFFLINE_ENV = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_HOME", "HF_HUB_CACHE")
@@ -27,10 +27,10 @@ class PipelineActor:
     """One model replica. Ray runs its methods one at a time, so the pipeline is never shared."""
 
     def __init__(self, cfg: ModelConfig, slot: str):
-        from .. import models
+        from sentinel.models import loader
 
         t0 = time.perf_counter()
-        self.model = models.load(cfg)
+        self.model = loader.load(cfg)
         self.load_s = time.perf_counter() - t0
         self.slot = slot
 

@@ -18,10 +18,10 @@ import json
 import os
 from pathlib import Path
 
-from ..config import ModelConfig
-from ..images import load_rgb
-from ..provenance import atomic_write_bytes, atomic_write_text, sha256_bytes, sha256_file, to_json
-from ..workload import Job
+from sentinel.config import ModelConfig
+from sentinel.images import load_rgb
+from sentinel.provenance import atomic_write_bytes, atomic_write_text, sha256_bytes, sha256_file, to_json
+from sentinel.workloads.jobs import Job
 
 
 class ExecutorError(RuntimeError):

@@ -10,17 +10,18 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 
-from ..images import encode_png
-from ..provenance import sha256_bytes
-from ..workload import Job
+from sentinel.executors.batches import plan_batches
+from sentinel.images import encode_png
+from sentinel.provenance import sha256_bytes
+from sentinel.workloads.jobs import Job
 
-# sentinel.models (hence torch) is imported inside the functions that run on a worker, so that a Ray
+# sentinel.models.loader (hence torch) is imported inside the functions that run on a worker, so that a Ray
 # driver, which only schedules and writes, never imports torch.
 
 
 def run_batch(model, batch: list[Job]) -> list:
     """One image or one GenerationFailed per job; a pipeline error fails these jobs, not the run."""
-    from ..models.outputs import GenerationFailed
+    from sentinel.models.outputs import GenerationFailed
 
     try:
         return model.generate_batch(batch)
@@ -32,7 +33,7 @@ def run_batch(model, batch: list[Job]) -> list:
 
 def make_record(model, job: Job, result) -> tuple[dict, bytes | None]:
     """The deterministic record and the PNG bytes (None for a failed job)."""
-    from ..models.outputs import GenerationFailed
+    from sentinel.models.outputs import GenerationFailed
 
     steps, guidance = model.settings(job)
     width, height = model.size(job)
@@ -47,10 +48,9 @@ def make_record(model, job: Job, result) -> tuple[dict, bytes | None]:
 
 
 def plan(model, jobs: list[Job], pending: set[str]) -> list[list[Job]]:
-    """The stage's canonical batches over *all* jobs (sentinel.generate.plan_batches), keeping those
+    """The stage's canonical batches over *all* jobs (sentinel.executors.batches.plan_batches), keeping those
     with a pending job. Batches never depend on what a killed run had finished, so with
     `batch_size > 1` a resumed run computes every image in the same batch as an uninterrupted run."""
-    from ..generate import plan_batches
 
     return [b for b in plan_batches(model, jobs) if any(j.id in pending for j in b)]
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .simulate import RUBRIC, simulate
-from .summary import load, summarise, summarise_all
+from sentinel.human.simulate import RUBRIC, simulate
+from sentinel.human.summary import load, summarise, summarise_all
 
 __all__ = ["RUBRIC", "simulate", "load", "ratings", "summarise", "summarise_all"]
 

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..images import decode_rgb
+from sentinel.images import decode_rgb
 
 RUBRIC = "human-v2"
 LIKERT_MIN, LIKERT_MAX = 1, 5

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..provenance import read_jsonl
-from . import stats
-from .simulate import RUBRIC
+from sentinel.provenance import read_jsonl
+from sentinel.human import stats
+from sentinel.human.simulate import RUBRIC
 
 REQUIRED = {"likert": ("rater", "model", "job_id", "category", "image_sha256", "dimension", "likert"),
             "pairwise": ("rater", "category", "job_id", "model_a", "model_b", "outcome"),

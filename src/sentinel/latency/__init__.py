@@ -14,10 +14,11 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from .. import config
-from ..provenance import atomic_write_text, environment, read_jsonl, write_json
-from ..workload import load_jobs
-from . import curves, stats
+from sentinel import config
+from sentinel.provenance import atomic_write_text, environment, read_jsonl, write_json
+from sentinel.workloads.jobs import load_jobs
+from sentinel.latency import curves, stats
+from sentinel.records import is_ok
 
 __all__ = ["run", "measure_model", "stats"]
 _LAZY = {"measure_model": "serving"}
@@ -38,7 +39,7 @@ SECTIONS = ("model", "workload", "latency", "paths")
 def _expected(records: list[dict], model: str) -> dict[str, str]:
     """The generate stage's sha256 per job: the server must send exactly those bytes."""
     expected = {r["job_id"]: r["sha256"] for r in records
-                if r["model"] == model and r.get("status", "ok") == "ok" and r.get("sha256")}
+                if r["model"] == model and is_ok(r) and r.get("sha256")}
     if not expected:
         raise ValueError(f"no generate records for model {model!r}; run the generate stage first")
     return expected
@@ -47,7 +48,7 @@ def _expected(records: list[dict], model: str) -> dict[str, str]:
 def run(params_path: str | Path = "params.yaml") -> dict:
     """Measure every model in params order and write `paths.latency`; any failure raises and
     leaves no output file (a stale one is removed before measuring)."""
-    from .serving import measure_model, validate
+    from sentinel.latency.serving import measure_model, validate
 
     cfg = config.load(params_path, sections=SECTIONS)
     latency, workload, paths = cfg["latency"], cfg["workload"], cfg["paths"]

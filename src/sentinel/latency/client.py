@@ -20,9 +20,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from ..provenance import sha256_bytes
-from ..workload import Job
-from .server import GENERATE_PATH, check_loopback
+from sentinel.provenance import sha256_bytes
+from sentinel.workloads.jobs import Job
+from sentinel.latency.server import GENERATE_PATH, check_loopback
 
 STOP_GRACE_S = 10.0
 

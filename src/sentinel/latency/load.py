@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from .schedules import offered_rate_rps
+from sentinel.latency.schedules import offered_rate_rps
 
 Send = Callable[[int, float], str]
 LEAD_S = 0.05  # the schedule starts this long after the workers are ready

@@ -26,8 +26,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from ..images import encode_png
-from ..workload import COLUMNS, Job
+from sentinel.images import encode_png
+from sentinel.workloads.jobs import COLUMNS, Job
 
 GENERATE_PATH = "/v1/generate"
 HEALTH_PATH = "/healthz"
@@ -172,7 +172,7 @@ class ModelServer(ThreadingHTTPServer):
         super().__init__(address, Handler)
         self.model, self.model_name = model, model_name
         self.lock = threading.Lock() if serial else contextlib.nullcontext()
-        self.weight_load_s = math.nan  # set by main(): models.load() wall time, for cold-start breakdown
+        self.weight_load_s = math.nan  # set by main(): loader.load() wall time, for cold-start breakdown
 
     @property
     def url(self) -> str:
@@ -210,7 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         print(f"error: --{e}", file=sys.stderr)
         return 2
-    from .. import config, models  # heavy (torch); only after the cheap checks
+    from sentinel import config
+    from sentinel.models import loader  # heavy (torch); only after the cheap checks
 
     try:
         configs = config.load(args.params, sections=("model",))["model"]
@@ -222,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     t_load = time.perf_counter()
-    model = models.load(configs[args.model])
+    model = loader.load(configs[args.model])
     server = ModelServer((host, args.port), model, args.model, serial=configs[args.model].source != "api")
     server.weight_load_s = time.perf_counter() - t_load
     try:

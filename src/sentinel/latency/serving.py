@@ -15,11 +15,11 @@ import time
 import urllib.request
 from collections.abc import Mapping, Sequence
 
-from ..config import LatencyConfig
-from ..workload import Job
-from . import load, schedules, stats
-from .client import ServerProcess, check, post_job
-from .server import HEALTH_PATH, check_loopback
+from sentinel.config import LatencyConfig
+from sentinel.workloads.jobs import Job
+from sentinel.latency import load, schedules, stats
+from sentinel.latency.client import ServerProcess, check, post_job
+from sentinel.latency.server import HEALTH_PATH, check_loopback
 
 BLENDED = (50, 90, 95, 99)
 

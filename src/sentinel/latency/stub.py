@@ -17,7 +17,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from .server import check_loopback
+from sentinel.latency.server import check_loopback
 
 Behaviour = Callable[[int], tuple[int, float]]
 WORK_PATH, NOOP_PATH = "/work", "/noop"

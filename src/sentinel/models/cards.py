@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..config import CONF_DIR
+from sentinel.config import CONF_DIR
 
 CARDS_DIR = CONF_DIR.parent / "docs" / "models"
 

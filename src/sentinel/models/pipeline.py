@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import torch
 from PIL import Image
 
-from ..config import ModelConfig
-from ..workload import Job
-from .outputs import GenerationFailed, float_image_failure, to_pil
+from sentinel.config import ModelConfig
+from sentinel.workloads.jobs import Job
+from sentinel.models.outputs import GenerationFailed, float_image_failure, to_pil
 
 
 @dataclass

@@ -11,7 +11,7 @@ import torch
 from diffusers import AutoencoderKL, UNet2DConditionModel
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
 
-from .tokenizer import clip_tokenizer
+from sentinel.models.tokenizer import clip_tokenizer
 
 CLIP_VOCAB = dict(vocab_size=49408, bos_token_id=49406, eos_token_id=49407, pad_token_id=49407,
                   max_position_embeddings=77)
@@ -69,7 +69,7 @@ def tiny_sdxl(seed: int, scheduler_cls: str, scheduler_kwargs: dict, **pipeline_
         scheduler=_scheduler(scheduler_cls, scheduler_kwargs), **{"force_zeros_for_empty_prompt": True, **pipeline_kwargs})
 
 
-from .tiny_flux2 import tiny_flux2, tiny_flux2_klein  # noqa: E402
+from sentinel.models.tiny_flux2 import tiny_flux2, tiny_flux2_klein  # noqa: E402
 
 BUILDERS = {"StableDiffusionPipeline": tiny_sd, "StableDiffusionXLPipeline": tiny_sdxl,
             "Flux2Pipeline": tiny_flux2, "Flux2KleinPipeline": tiny_flux2_klein}

@@ -13,7 +13,7 @@ import torch
 from diffusers import AutoencoderKLFlux2, Flux2Transformer2DModel
 from transformers import Mistral3Config, Mistral3ForConditionalGeneration, Qwen3Config, Qwen3ForCausalLM
 
-from .tokenizer import clip_tokenizer
+from sentinel.models.tokenizer import clip_tokenizer
 
 TEXT_HIDDEN = 16
 CHAT_TEMPLATE = (

@@ -7,7 +7,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from .layout import ReleaseError
+from sentinel.release.layout import ReleaseError
 
 EXIT_MISMATCH, EXIT_ERROR = 1, 2
 
@@ -40,7 +40,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _verify(args) -> int:
-    from .verify import verify
+    from sentinel.release.verify import verify
 
     command = "python -m sentinel.release " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     outcome = verify(args.root, args.release_dir, args.mode or "rescore", args.images, args.out,
@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:
         if args.command == "cut":
-            from .cut import cut
+            from sentinel.release.cut import cut
 
             target = cut(args.root, args.release_id, note=args.note, push=not args.no_push)
             print(f"cut {target.name}: {target}\nnext: git add releases dvc-store && "
@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "verify":
             return _verify(args)
-        from .history import write_history
+        from sentinel.release.history import write_history
 
         print(write_history(args.root.resolve()))
         return 0

@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from .tolerances import Context, tolerance_for
+from sentinel.release.tolerances import Context, tolerance_for
 
 FAILING = ("mismatch", "absent")
 

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import yaml
 
-from ..provenance import environment, read_jsonl, sha256_file, staged_dir, write_json
-from . import fingerprint as fp
-from .history import add_changelog_entry, write_history
-from .layout import FROM_ROOT, FROZEN, RELEASES_DIR, ReleaseError, check_id, default_remote, dvc, load_json, lock_out
+from sentinel.provenance import environment, read_jsonl, sha256_file, staged_dir, write_json
+from sentinel.release import fingerprint as fp
+from sentinel.release.history import add_changelog_entry, write_history
+from sentinel.release.layout import (FROM_ROOT, FROZEN, RELEASES_DIR, ReleaseError, check_id, default_remote, dvc, load_json, lock_out)
 
 
 def git_dirty_paths(root: Path) -> list[str]:

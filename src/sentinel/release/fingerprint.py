@@ -21,8 +21,7 @@ from typing import Any
 
 import yaml
 
-from ..provenance import (dvc_dir_md5, environment, git, hardware, params_sha256, sha256_file,
-                          weights_sha256)
+from sentinel.provenance import (dvc_dir_md5, environment, git, hardware, params_sha256, sha256_file, weights_sha256)
 
 GROUPS = ("images", "weights", "data", "params", "convention", "libraries", "hardware", "code", "git")
 STRICT_GROUPS = frozenset({"images", "weights", "data", "params", "convention", "libraries"})

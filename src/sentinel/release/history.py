@@ -5,8 +5,8 @@ from pathlib import Path
 
 import yaml
 
-from ..provenance import atomic_write_text
-from .layout import RELEASES_DIR, load_json, release_dirs, sort_key
+from sentinel.provenance import atomic_write_text
+from sentinel.release.layout import RELEASES_DIR, load_json, release_dirs, sort_key
 
 HISTORY_HEADER = """# Release history
 

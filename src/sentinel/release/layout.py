@@ -21,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-from ..provenance import read_jsonl
+from sentinel.provenance import read_jsonl
 
 RELEASE_ID = re.compile(r"^(\d{4})-Q([1-4])(?:-([a-z0-9][a-z0-9-]*))?$")
 RELEASES_DIR = "releases"

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import yaml
 
-from ..provenance import atomic_write_text
-from .layout import ReleaseError, default_remote, dvc
+from sentinel.provenance import atomic_write_text
+from sentinel.release.layout import ReleaseError, default_remote, dvc
 
 STAGES = {"rescore": ("score", "cost", "report"),
           "regenerate": ("generate", "score", "cost", "latency", "report")}

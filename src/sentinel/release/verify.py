@@ -14,12 +14,12 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ..provenance import atomic_write_text, read_jsonl, write_json
-from . import fingerprint as fp
-from .compare import Check, compare_tree
-from .layout import ReleaseError, load_release
-from .rerun import STAGES, fetch_images, run_stages, scratch_params, write_params
-from .tolerances import Context
+from sentinel.provenance import atomic_write_text, read_jsonl, write_json
+from sentinel.release import fingerprint as fp
+from sentinel.release.compare import Check, compare_tree
+from sentinel.release.layout import ReleaseError, load_release
+from sentinel.release.rerun import STAGES, fetch_images, run_stages, scratch_params, write_params
+from sentinel.release.tolerances import Context
 
 COMPARED = (("score", "metrics.json"), ("cost", "cost.json"), ("latency", "latency.json"),
             ("leaderboard", "leaderboard.json"))
@@ -135,7 +135,7 @@ def verify(root: Path, release_dir: Path, mode: str = "rescore", images: str = "
 
 
 def _write_reports(outcome: Outcome, work: Path) -> None:
-    from .discrepancy import render
+    from sentinel.release.discrepancy import render
 
     data = {"release": outcome.release, "mode": outcome.mode, "passed": outcome.passed,
             "same_platform": outcome.same_platform, "stage_error": outcome.stage_error, "notes": outcome.notes,

@@ -1,4 +1,4 @@
 """The blind rating web app: `python -m sentinel.human.app --help`."""
-from .server import create_app
+from sentinel.human.app.server import create_app
 
 __all__ = ["create_app"]

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from ...provenance import read_jsonl, write_jsonl
-from . import db, export, server, tokens
+from sentinel.provenance import read_jsonl, write_jsonl
+from sentinel.human.app import db, export, server, tokens
 
 HOST = "127.0.0.1"
 
@@ -34,7 +34,7 @@ def _issue(eng: sa.Engine, secret: bytes, n: int, port: int) -> list[str]:
 
 
 def _default_paths() -> tuple[str, str]:
-    from ... import config
+    from sentinel import config
     paths = config.load("params.yaml", sections=("paths",))["paths"]
     return paths.records, paths.images
 

@@ -12,7 +12,7 @@ import numpy as np
 import sqlalchemy as sa
 from PIL import Image, ImageFilter
 
-from ...images import encode_png, load_rgb
+from sentinel.images import encode_png, load_rgb
 
 META = sa.MetaData()
 ITEMS = sa.Table(

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from ..simulate import RUBRIC
-from . import db
+from sentinel.human.simulate import RUBRIC
+from sentinel.human.app import db
 
 
 def rows(eng: sa.Engine) -> list[dict]:

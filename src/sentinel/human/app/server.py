@@ -12,8 +12,8 @@ import time
 import sqlalchemy as sa
 from flask import Flask, Response, abort, redirect, render_template_string, request
 
-from . import db, tokens
-from .page import DIMENSIONS, PAGE
+from sentinel.human.app import db, tokens
+from sentinel.human.app.page import DIMENSIONS, PAGE
 
 CHOICES = ("left", "right", "tie")
 TASK_ID_CHARS = 16

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import markdown
 
-from .plots import sample_grid
-from .report_md import render
+from sentinel.report.plots import sample_grid
+from sentinel.report.markdown import render
+from sentinel.records import is_ok
 
 CSS = """body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}
 table{border-collapse:collapse;margin:1em 0;font-size:0.9em}th,td{border:1px solid #ccc;padding:4px 8px}
@@ -28,10 +29,10 @@ def _figure(png: bytes, caption: str) -> str:
 
 def _grids(records: list[dict], images_dir: Path) -> str:
     parts = ["<h2>Sample images</h2>"]
-    keys = dict.fromkeys((r["model"], r["category"]) for r in records if r.get("status", "ok") == "ok")
+    keys = dict.fromkeys((r["model"], r["category"]) for r in records if is_ok(r))
     for model, cat in keys:
         picks = [(r["job_id"], images_dir / r["image"]) for r in records
-                 if r["model"] == model and r["category"] == cat and r.get("status", "ok") == "ok"][:4]
+                 if r["model"] == model and r["category"] == cat and is_ok(r)][:4]
         parts.append(_figure(sample_grid(picks), f"{model} / {cat}"))
     return "\n".join(parts)
 

@@ -1,10 +1,10 @@
 """Plan a suite before running it: what it would generate and roughly what it would cost.
 
-    python -m sentinel.plan suite=2026-q4                 # any Hydra overrides, as with `dvc exp run -S`
-    python -m sentinel.plan suite=2026-q4 model=flux2-dev
+    python -m sentinel.cost.plan suite=2026-q4                 # any Hydra overrides, as with `dvc exp run -S`
+    python -m sentinel.cost.plan suite=2026-q4 model=flux2-dev
 
 Composes conf/ in memory (params.yaml is not touched), validates it, reads the workload, and for each
-model prices jobs x seconds per image with the suite's price card (sentinel.cost.cost_per_image).
+model prices jobs x seconds per image with the suite's price card (sentinel.cost.stage.cost_per_image).
 Seconds per image come from `paths.timings` when it holds that model (CUDA rows preferred; others are
 labelled as not measured on the priced GPU), else from ASSUMED_S_PER_IMAGE below (stated, not
 measured). API models use their list price when the card or model config has one. Prints a Markdown
@@ -21,9 +21,11 @@ from pathlib import Path
 
 import yaml
 
-from . import config, cost
-from .compose import compose
-from .workload import WorkloadError, load_workload
+from sentinel import config
+from sentinel.cost import stage
+from sentinel.compose import compose
+from sentinel.workloads.jobs import WorkloadError, load_workload
+from sentinel.records import is_ok
 
 # Assumed A100 80GB seconds per image at each recipe's own resolution and steps (bf16, batch 1), for
 # planning only: round figures from the models' published step counts and typical per-step times,
@@ -39,7 +41,7 @@ def measured_s_per_image(timings_path: Path) -> dict[str, tuple[float, str]]:
     by_model: dict[str, dict[bool, list[float]]] = {}
     for line in timings_path.read_text().splitlines():
         r = json.loads(line) if line.strip() else None
-        if r and r.get("status", "ok") == "ok":
+        if r and is_ok(r):
             cuda = str(r.get("device", "")).startswith("cuda")
             by_model.setdefault(r["model"], {}).setdefault(cuda, []).append(float(r["compute_s"]))
     return {m: (statistics.fmean(v[True]), "measured (CUDA)") if True in v else
@@ -49,11 +51,11 @@ def measured_s_per_image(timings_path: Path) -> dict[str, tuple[float, str]]:
 def _model_row(name: str, mcfg: config.ModelConfig, n: int, card: config.CostConfig, measured: dict) -> dict:
     price = card.list_price_usd_per_image.get(name, mcfg.api.list_price_usd_per_image if mcfg.api else None)
     if mcfg.source == "api":
-        per = None if price is None else cost._total(price, card)["cost_usd_per_image"]
+        per = None if price is None else stage._total(price, card)["cost_usd_per_image"]
         return {"model": name, "images": n, "s_per_image": None, "source": "vendor list price" if per is not None
                 else "list price not set", "gpu_hours": 0.0, "usd_per_image": per, "usd": None if per is None else per * n}
     s, source = measured.get(name, (ASSUMED_S_PER_IMAGE.get(name, ASSUMED_FALLBACK_S), "assumed"))
-    per = cost.cost_per_image(s, card)
+    per = stage.cost_per_image(s, card)
     return {"model": name, "images": n, "s_per_image": s, "source": source,
             "gpu_hours": per["billed_s_per_image"] * n / 3600, "usd_per_image": per["cost_usd_per_image"],
             "usd": per["cost_usd_per_image"] * n}

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .composite import COMPONENTS
-from .config import ReportConfig
+from sentinel.report.composite import COMPONENTS
+from sentinel.config import ReportConfig
 
 Z95 = 1.959963984540054
 SENSITIVITY_WEIGHTS = {

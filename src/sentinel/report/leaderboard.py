@@ -5,8 +5,8 @@ Composite anchors are fixed (rubrics/composite.md), so adding a model never move
 """
 from __future__ import annotations
 
-from . import composite, ranking
-from .config import ModelConfig, ReportConfig
+from sentinel.report import composite, uncertainty
+from sentinel.config import ModelConfig, ReportConfig
 
 LATENCY_KEYS = ("latency_p50_s", "latency_p95_s", "latency_p99_s", "cold_start_s")
 LATENCY_EXTRA = ("latency_p90_s", "latency_max_s", "process_start_s", "weight_load_s", "first_inference_s",
@@ -38,7 +38,7 @@ def _quality(score: dict, rcfg: ReportConfig, missing: dict) -> dict:
     for comp, ci in cis.items():
         if ci is None:
             missing[f"{comp}_ci95"] = "the score stage reported no confidence interval for this metric"
-    se = {c: ranking.component_se(cis[c], *(getattr(n, a) for a in ANCHORS[c])) for c in composite.COMPONENTS}
+    se = {c: uncertainty.component_se(cis[c], *(getattr(n, a) for a in ANCHORS[c])) for c in composite.COMPONENTS}
     human_ci = sorted(composite.normalise(x, n.human_best, n.human_worst) for x in cis["human"]) if cis["human"] else None
     value = composite.composite(parts, rcfg) if likert is not None else None
     return {"composite": value, "components": parts, "component_se": se,
@@ -97,7 +97,7 @@ def rank(rows: list[dict], rcfg: ReportConfig, seed: int = 0) -> list[dict]:
     """Sort by composite (unscored models last), attach CIs and P(holds rank)."""
     scored = sorted((r for r in rows if r["composite"] is not None), key=lambda r: (-r["composite"], r["model"]))
     unscored = sorted((r for r in rows if r["composite"] is None), key=lambda r: r["model"])
-    unc = ranking.uncertainty(scored, rcfg, seed=seed)
+    unc = uncertainty.uncertainty(scored, rcfg, seed=seed)
     for r in scored:
         r.update(unc[r["model"]])
     for r in unscored:

@@ -10,15 +10,16 @@ import json
 import tempfile
 from pathlib import Path
 
-from . import composite, config, leaderboard, ranking, tracking
-from .breakdown import breakdown, human_rows, qualified_attributes
-from .generate import failure_summary
-from .models import cards
-from .workload import load_workload
-from .plots import latency_cdf, latency_vs_load, pareto
-from .provenance import PLUMBING_NOTE, atomic_write_bytes, atomic_write_text, fingerprint, read_jsonl, to_json, staged_dir
-from .report_html import render_html
-from .report_md import render
+from sentinel.report import composite, leaderboard, uncertainty
+from sentinel import config, tracking
+from sentinel.report.breakdown import breakdown, human_rows, qualified_attributes
+from sentinel.records import failure_summary, is_ok
+from sentinel.models import cards
+from sentinel.workloads.jobs import load_workload
+from sentinel.report.plots import latency_cdf, latency_vs_load, pareto
+from sentinel.provenance import (PLUMBING_NOTE, atomic_write_bytes, atomic_write_text, fingerprint, read_jsonl, to_json, staged_dir)
+from sentinel.report.html import render_html
+from sentinel.report.markdown import render
 
 TRACKED = ("composite", "fid", "kid", "clip_score", "human", "cost_usd_per_image", *leaderboard.LATENCY_KEYS)
 
@@ -44,7 +45,7 @@ def build(cfg: dict, score: dict, cost: dict, lat: dict, records: list[dict]) ->
     return {"suite": cfg["suite"].name, "plumbing": plumbing, "note": PLUMBING_NOTE if plumbing else "",
             "composite_version": rcfg.version, "weights": rcfg.weights,
             "normalisation": {k: getattr(rcfg.normalisation, k) for k in rcfg.normalisation.__dataclass_fields__},
-            "weight_sensitivity": ranking.weight_sensitivity([r for r in rows if r["composite"] is not None], rcfg.weights),
+            "weight_sensitivity": uncertainty.weight_sensitivity([r for r in rows if r["composite"] is not None], rcfg.weights),
             "convention": score["convention"], "price_card": cost["price_card"], "cost_note": cost.get("note", ""),
             "latency_note": lat.get("note", ""), "models": rows,
             "model_cards": {n: _card(m) for n, m in cfg["model"].items()}, "provenance": fingerprint()}
@@ -55,7 +56,7 @@ def attribute_breakdown(cfg: dict, records: list[dict], score: dict) -> dict:
     wl = load_workload(cfg["workload"].jobs, cfg["workload"].categories)
     rows = human_rows(read_jsonl(cfg["paths"].ratings)) if Path(cfg["paths"].ratings).exists() else []
     for model, entry in score["models"].items():
-        ok = [r for r in records if r["model"] == model and r.get("status", "ok") == "ok"]
+        ok = [r for r in records if r["model"] == model and is_ok(r)]
         per_image = entry["overall"].get("clip_score_per_image") or []
         if len(per_image) == len(ok):
             rows += [{"model": model, "job_id": r["job_id"], "clip_score": v} for r, v in zip(ok, per_image)]

@@ -8,7 +8,7 @@ formula covers both because the anchors carry the direction.
 """
 from __future__ import annotations
 
-from .config import NormalisationConfig, ReportConfig
+from sentinel.config import NormalisationConfig, ReportConfig
 
 COMPONENTS = ("fid", "clip", "human")
 

@@ -1,7 +1,7 @@
 """Capacity planner: wall time and cost of a suite on N GPUs, from measured seconds and a price card.
 
-    python -m sentinel.planner --jobs 12000 --gpus 8 32 128                  # seconds from outputs/cost/cost.json
-    python -m sentinel.planner --jobs 12000 --gpus 8 32 128 --assume-s-per-image 3 --assume-models 8
+    python -m sentinel.cost.planner --jobs 12000 --gpus 8 32 128                  # seconds from outputs/cost/cost.json
+    python -m sentinel.cost.planner --jobs 12000 --gpus 8 32 128 --assume-s-per-image 3 --assume-models 8
 
 The models run one after another, each sharded over all N GPUs (one pipeline replica per GPU, as
 `generate.executor: ray` does). For each self-hosted model m with J jobs:
@@ -29,8 +29,8 @@ from pathlib import Path
 
 import yaml
 
-from . import config
-from .config import CONF_DIR, ConfigError, CostConfig
+from sentinel import config
+from sentinel.config import CONF_DIR, ConfigError, CostConfig
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class ModelProfile:
 
 def load_card(name: str) -> CostConfig:
     """A price card from conf/cost/<name>.yaml, validated as the cost stage validates it."""
-    from .cost import validate_card
+    from sentinel.cost.stage import validate_card
 
     valid = config.choices("cost")
     if name not in valid:
@@ -134,7 +134,7 @@ def _profiles(args) -> list[ModelProfile]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m sentinel.planner", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python -m sentinel.cost.planner", description=__doc__.splitlines()[0])
     ap.add_argument("--jobs", type=int, required=True, help="jobs per model")
     ap.add_argument("--gpus", type=int, nargs="+", required=True, help="GPU counts to plan for")
     ap.add_argument("--card", help="price card in conf/cost/ (default: params.yaml's cost.card)")

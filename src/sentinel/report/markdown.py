@@ -1,6 +1,7 @@
 """Render the leaderboard as Markdown: banner, leaderboard with CIs, categories, cost, sensitivity,
 model cards, conventions, samples and a provenance footer. Unmeasured figures say "not measured"."""
 from __future__ import annotations
+from sentinel.records import is_ok
 
 import re
 
@@ -64,7 +65,7 @@ def _categories(board: dict) -> list[str]:
 def _attributes(board: dict) -> list[str]:
     if not board.get("attribute_breakdown"):
         return []
-    from .breakdown import breakdown_markdown
+    from sentinel.report.breakdown import breakdown_markdown
 
     return ["## Per subject attribute", "", breakdown_markdown(board["attribute_breakdown"]), ""]
 
@@ -120,7 +121,7 @@ def _conventions(board: dict) -> list[str]:
 def _samples(records: list[dict]) -> list[str]:
     lines, seen = ["## Samples", ""], set()
     for rec in records:
-        if (rec["model"], rec["category"]) not in seen and rec.get("status", "ok") == "ok":
+        if (rec["model"], rec["category"]) not in seen and is_ok(rec):
             seen.add((rec["model"], rec["category"]))
             lines.append(f"- {rec['model']} / {rec['category']} / `{rec['job_id']}`: "
                          f"![{rec['job_id']}](../outputs/generate/images/{rec['image']}) \"{rec['prompt']}\"")

@@ -14,7 +14,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from .images import decode_rgb  # noqa: E402
+from sentinel.images import decode_rgb  # noqa: E402
 
 SAVE = {"format": "png", "dpi": 100, "metadata": {"Software": None}}
 

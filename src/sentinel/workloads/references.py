@@ -36,6 +36,6 @@ def reference_images(data_dir: str | Path, category: str, reference: Mapping[str
     if not files:
         where = f"workload.reference.{category}" if reference and category in reference else "data.dvc"
         hint = ("put PNG files there or fix the path" if where != "data.dvc" else
-                "run `dvc pull data.dvc` (or `python -m sentinel.data prepare --out data` to rebuild them)")
+                "run `dvc pull data.dvc` (or `python -m sentinel.workloads.photos prepare --out data` to rebuild them)")
         raise ReferenceSetError(f"{folder}: no reference photos for {category} (from {where}); {hint}")
     return files

@@ -17,9 +17,9 @@ import statistics
 from collections import defaultdict
 from pathlib import Path
 
-from . import config
-from .config import CostConfig
-from .provenance import read_jsonl, write_json
+from sentinel import config
+from sentinel.config import CostConfig
+from sentinel.provenance import read_jsonl, write_json
 
 PRICE_KEYS = ("price_usd_per_hour", "orchestration_overhead_usd_per_image", "platform_fee_fraction")
 

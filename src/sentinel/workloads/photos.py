@@ -1,8 +1,8 @@
 """Reference photos for FID, prepared deterministically from the photographs inside scikit-image.
 
-`python -m sentinel.data prepare --out data` writes data/reference/<category>/*.png plus a manifest.
+`python -m sentinel.workloads.photos prepare --out data` writes data/reference/<category>/*.png plus a manifest.
 The published copy is pinned by data.dvc and stored in the in-repo DVC remote `dvc-store/`, so a
-fresh clone gets byte-identical files offline with `dvc pull`; `python -m sentinel.data check`
+fresh clone gets byte-identical files offline with `dvc pull`; `python -m sentinel.workloads.photos check`
 proves the pinned pixels are exactly what this recipe produces.
 
 Sources (scikit-image's bundled data; licences per skimage.data docs: public domain / CC0 except
@@ -19,8 +19,8 @@ import numpy as np
 from PIL import Image
 from skimage import data as skdata
 
-from .images import decode_rgb, encode_png
-from .provenance import sha256_bytes, staged_dir, write_json
+from sentinel.images import decode_rgb, encode_png
+from sentinel.provenance import sha256_bytes, staged_dir, write_json
 
 SIZE = 64
 PER_CATEGORY = 16
@@ -73,7 +73,7 @@ def build() -> dict[str, list[tuple[str, Image.Image]]]:
 
 def prepare(out: Path) -> dict:
     """Write out/reference/<category>/<name>.png and out/reference/manifest.json, atomically."""
-    manifest = {"recipe": "sentinel.data v1", "size_px": SIZE, "resize": "PIL bicubic", "categories": {}}
+    manifest = {"recipe": "sentinel.workloads.photos v1", "size_px": SIZE, "resize": "PIL bicubic", "categories": {}}
     with staged_dir(out / "reference") as tmp:
         for cat, images in build().items():
             (tmp / cat).mkdir()
@@ -99,7 +99,7 @@ def check(root: Path) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m sentinel.data", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m sentinel.workloads.photos", description=__doc__.split("\n")[0])
     ap.add_argument("command", choices=["prepare", "check"])
     ap.add_argument("--out", type=Path, default=Path("data"))
     args = ap.parse_args(argv)

@@ -1,0 +1,3 @@
+"""Cost: the one pricing function (stage) and the suite planner built on it.
+
+Nothing heavy is imported here: import the submodule you need."""
