@@ -1,6 +1,8 @@
 # Two commands for a fresh machine:
 #   make bench   set up .venv from pyproject.toml, fetch the pinned reference photos, reproduce the default suite
-#   make test    same set-up, then the whole test suite
+#   make test    same set-up, then the whole test suite: the unit lane first (seconds), then the rest
+# Lanes: make test-fast (tests/unit: pure, no torch, < 60 s), make test-slow (DVC/MLflow/servers/Ray),
+# make test-gpu (CUDA; skipped without a visible device).
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -11,13 +13,23 @@ export TRANSFORMERS_OFFLINE := 1
 export DVC_NO_ANALYTICS := 1
 WEIGHTS := weights/inception-smoke.pt weights/clip-ViT-B-32-smoke.pt
 
-.PHONY: bench test setup data weights clean
+.PHONY: bench test test-fast test-slow test-gpu setup data weights clean
 bench: setup data weights
 	dvc repro
 	@echo "leaderboard: reports/leaderboard.json, report: reports/report.md"
 
 test: setup data weights
-	python -m pytest -q
+	python -m pytest -q -p no:cacheprovider tests/unit
+	python -m pytest -q -p no:cacheprovider --ignore=tests/unit
+
+test-fast: setup
+	python -m pytest -q -p no:cacheprovider tests/unit
+
+test-slow: setup data weights
+	python -m pytest -q -p no:cacheprovider -m slow
+
+test-gpu: setup data weights
+	python -m pytest -q -p no:cacheprovider -m gpu -rs
 
 setup: $(BIN)/.installed
 

@@ -30,3 +30,17 @@ def model_cfgs(smoke_params):
     from sentinel import config
 
     return config.models(smoke_params["model"])
+
+
+def pytest_collection_modifyitems(config, items):
+    """`gpu` tests run only where CUDA is visible; torch is imported only if such a test was collected."""
+    gpu_items = [i for i in items if i.get_closest_marker("gpu")]
+    if not gpu_items:
+        return
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="no CUDA device visible (the gpu lane runs on a GPU machine)")
+    for item in gpu_items:
+        item.add_marker(skip)

@@ -157,3 +157,40 @@ def test_sigkilled_driver_resumes_to_the_uninterrupted_output(cluster, cfg, root
     final = executors.run_jobs(cfg, jobs, tmp_path)  # everything valid now: all resumed
     assert all(r["resumed"] for r in final)
     assert [r["record"] for r in final] == [r["record"] for r in local_results]
+
+
+def test_a_sigstopped_actor_is_detected_killed_and_its_jobs_retried(cluster, cfg, local_run, tmp_path):
+    """A hung (not dead) worker: `ray.wait` alone would wait forever. Once the model's speed is
+    measured, a chunk has max(5 s, 10 x slowest s/job x jobs); the stopped actor is killed, its
+    chunks go to a fresh actor, and every image is byte-identical to the local run."""
+    from sentinel.executors import ray_exec
+
+    jobs, local_work, local_results = local_run
+    settings = dataclasses.replace(RAY, task_timeout_s=120.0, task_timeout_factor=10.0)
+    out: dict = {}
+    runner = threading.Thread(target=lambda: out.update(r=executors.run_jobs(cfg, jobs, tmp_path, settings)))
+    t0 = time.monotonic()
+    runner.start()
+    done_count = lambda: len(list((tmp_path / cfg.name).glob("*.json"))) if (tmp_path / cfg.name).is_dir() else 0
+    victim = lambda: ray.get(ray.get_actor(ray_exec.actor_name(cfg.name, 0, 0)).pid.remote(), timeout=30)
+    pid = _kill_when(lambda: done_count() >= 2, victim)
+    os.kill(pid, signal.SIGSTOP)
+    stopped_at, n_at_stop = time.monotonic(), done_count()
+    try:
+        runner.join(timeout=240)
+    finally:
+        try:
+            os.kill(pid, signal.SIGCONT)
+        except ProcessLookupError:
+            pass  # killed by the executor, as it should be
+    assert not runner.is_alive() and "r" in out, f"run still waiting {time.monotonic() - t0:.0f} s after start"
+    assert n_at_stop < len(jobs), "the actor must hang mid-run"
+    results = out["r"]
+    assert max(r["timing"]["attempt"] for r in results) >= 1, "the hung actor's chunks were retried"
+    assert [r["record"] for r in results] == [r["record"] for r in local_results]
+    assert _bytes(tmp_path, cfg, jobs) == _bytes(local_work, cfg, jobs)
+    with pytest.raises(ProcessLookupError):  # the hung actor's process is gone
+        for _ in range(50):
+            os.kill(pid, 0)
+            time.sleep(0.1)
+    assert time.monotonic() - stopped_at < 120, "detected within the task deadline, not the stated 120 s"
