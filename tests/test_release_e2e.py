@@ -76,7 +76,11 @@ def test_verify_rescoring_the_published_images_passes(released):
                     "leaderboard:models.tiny-sdxl.composite"):
         assert status[address] == "ok", address
     assert all(c["tolerance"] in ("exact", "count only") for c in report["checks"])  # same platform: bit-exact
-    assert [d["cls"] for d in report["differences"]] == ["info"]  # only the commit moved (the release commit)
+    # only info fields moved: the commit (HEAD is not the release commit) and the machine's load
+    assert {d["cls"] for d in report["differences"]} == {"info"}
+    assert "git.commit" in {d["field"] for d in report["differences"]}
+    assert {c["address"] for c in report["checks"] if c["address"].startswith("manifest:")} >= {
+        "manifest:metrics.json", "manifest:leaderboard.json"}
 
 
 def test_tampered_published_image_fetched_from_the_remote_fails_naming_it(released):
@@ -121,3 +125,19 @@ def test_tampered_library_version_fails_naming_it(released):
         proc = release_cli(path, env, "verify", f"releases/{RID}")
     report = assert_fails_naming(proc, path, RID, "libraries.torchmetrics")
     assert report["first_difference"]["published"] == "0.0.0+tampered"
+
+
+def test_a_number_edited_in_a_release_file_is_reported_as_edited_after_cut(released):
+    path, env, rel = released
+    with restored(rel / "metrics.json") as metrics:
+        doc = json.loads(metrics.read_text())
+        doc["models"]["tiny-sd"]["overall"]["fid"] += 1.0
+        metrics.write_text(json.dumps(doc, indent=2))
+        proc = release_cli(path, env, "verify", f"releases/{RID}")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    report = verification(path, RID)
+    status = {c["address"]: c["status"] for c in report["checks"]}
+    assert status["manifest:metrics.json"] == "edited after cut"
+    assert status["manifest:leaderboard.json"] == "ok"
+    text = (path / ".cache/sentinel-verify" / RID / "discrepancy.md").read_text()
+    assert "edited after cut: `metrics.json`" in text

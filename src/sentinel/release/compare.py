@@ -12,7 +12,7 @@ from typing import Any, Iterator
 
 from sentinel.release.tolerances import Context, tolerance_for
 
-FAILING = ("mismatch", "absent")
+FAILING = ("mismatch", "absent", "edited after cut", "missing")
 
 
 @dataclass(frozen=True)

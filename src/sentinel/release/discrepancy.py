@@ -61,12 +61,22 @@ def _verdict(o) -> str:
 
 
 def _first(o) -> str:
+    edited = [c.address.split(":", 1)[1] for c in o.failed_checks if c.address.startswith("manifest:")]
+    if edited:
+        return (f"Release file(s) edited after cut: {', '.join(f'`{e}`' for e in edited)} no longer match the "
+                "sha256 recorded in `manifest.json`, so the published numbers in them are not the ones cut.")
     d = o.first_difference
+    if d is not None and d.cls == "info" and o.failed_checks:
+        n_code = sum(x.cls == "info" for x in o.differences)
+        return (f"No input, convention, library or platform field differs; only code/commit fields do "
+                f"({n_code}, first `{d.field}`). The first number outside tolerance is "
+                f"`{o.failed_checks[0].address}`: if the code change explains it, say which.")
     if d is None:
         return NO_CAUSE if not o.passed else "None: the fingerprints match."
     return (f"`{d.field}` ({d.cls}): published {cell(d.published)}, yours {cell(d.current)}. "
-            "Fields are compared in the order images, weights, data, params, convention, libraries, "
-            "hardware, code, git, so the first one named is the most likely cause.")
+            "Inputs (images, weights, data, workload, params, convention, libraries) are named before "
+            "the platform (hardware) and before code-only fields, so the first one named is the most "
+            "likely cause.")
 
 
 def _numbers(o) -> str:

@@ -5,13 +5,19 @@ one named field (`weights.score.inception_weights`, `libraries.torchmetrics`, `i
 and the groups come in a fixed order, so on a mismatch the verifier can name the FIRST field that
 differs, the most likely cause first:
 
-    images -> weights -> data -> params -> convention -> libraries -> hardware -> code -> git
+    images -> weights -> data -> workload -> params -> convention -> libraries -> hardware -> load
+    -> code -> git
+
+and the headline (`first_difference`) prefers a field that can change a number by itself (strict),
+then where it ran (platform), and only then code-only fields (info): while HEAD differs from the
+release commit every code file differs, and naming one of them first hides the real cause.
 
 Each field has a class:
 - strict:   an input or a convention; a difference fails verification by itself;
 - platform: where it ran (device, CUDA, driver, CPU, python); a difference selects the
             other-hardware tolerances and never fails by itself;
-- info:     the code and commit; a difference explains a mismatch but never fails by itself.
+- info:     the code, commit and machine load; a difference explains a mismatch but never fails
+            by itself (load explains timing rows outside their band).
 """
 from __future__ import annotations
 
@@ -23,8 +29,10 @@ import yaml
 
 from sentinel.provenance import (dvc_dir_md5, environment, git, hardware, params_sha256, sha256_file, weights_sha256)
 
-GROUPS = ("images", "weights", "data", "params", "convention", "libraries", "hardware", "code", "git")
-STRICT_GROUPS = frozenset({"images", "weights", "data", "params", "convention", "libraries"})
+GROUPS = ("images", "weights", "data", "workload", "params", "convention", "libraries", "hardware", "load", "code",
+          "git")
+STRICT_GROUPS = frozenset({"images", "weights", "data", "workload", "params", "convention", "libraries"})
+CLASS_ORDER = ("strict", "platform", "info")
 PLATFORM_GROUPS = frozenset({"hardware"})
 # Recorded with the library versions by provenance.environment(), but they describe the platform.
 PLATFORM_LIBRARY_FIELDS = frozenset({"libraries.python", "libraries.platform"})
@@ -76,7 +84,33 @@ def differences(published: dict, current: dict, lenient_libraries: bool = False)
 
 
 def first_difference(diffs: list[Difference]) -> Difference | None:
-    return diffs[0] if diffs else None
+    """The most likely cause: the first strict field, else the first platform one, else code/info."""
+    for cls in CLASS_ORDER:
+        for d in diffs:
+            if d.cls == cls:
+                return d
+    return None
+
+
+def machine_load() -> dict:
+    """Load averages when the numbers were measured (timings depend on them; info, never a failure)."""
+    import os
+
+    try:
+        one, five, fifteen = os.getloadavg()
+    except OSError:
+        return {}
+    return {"loadavg_1m": round(one, 2), "loadavg_5m": round(five, 2), "loadavg_15m": round(fifteen, 2),
+            "cpu_count": os.cpu_count()}
+
+
+def workload_hashes(root: Path, params: dict) -> dict:
+    """The job set itself: the same workload name with other bytes is a different benchmark."""
+    jobs = params.get("workload", {}).get("jobs")
+    if not jobs:
+        return {}
+    path = root / jobs
+    return {"jobs": jobs, "sha256": sha256_file(path) if path.is_file() else "(missing)"}
 
 
 def code_files(root: Path, dvc_yaml: str = "dvc.yaml") -> list[str]:
@@ -131,7 +165,8 @@ def collect(root: Path, params: dict, images: dict[str, str], convention: dict |
     data_dir = root / params.get("paths", {}).get("data", "data")
     fp = {"images": images, "weights": weights,
           "data": {"md5": dvc_dir_md5(data_dir) if data_dir.is_dir() else "(missing)"},
-          "params": params_hashes(params), **environment_groups(),
+          "workload": workload_hashes(root, params), "params": params_hashes(params), **environment_groups(),
+          "load": machine_load(),
           "code": code_hashes(root), "git": {"commit": git("-C", str(root), "rev-parse", "HEAD")}}
     if convention is not None:
         fp["convention"] = convention

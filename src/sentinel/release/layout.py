@@ -21,6 +21,7 @@ from pathlib import Path
 
 import yaml
 
+from sentinel.errors import ReleaseError  # noqa: F401 (re-exported: importable here as before)
 from sentinel.provenance import read_jsonl
 
 RELEASE_ID = re.compile(r"^(\d{4})-Q([1-4])(?:-([a-z0-9][a-z0-9-]*))?$")
@@ -39,10 +40,6 @@ FROZEN: dict[str, tuple[str, bool]] = {
     "ratings.jsonl": ("ratings", False),
 }
 FROM_ROOT = ("params.yaml", "dvc.lock")
-
-
-class ReleaseError(RuntimeError):
-    """A release cannot be cut or read; the message says what and where, and how to fix it."""
 
 
 def check_id(release_id: str) -> str:

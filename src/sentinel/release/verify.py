@@ -14,7 +14,7 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from sentinel.provenance import atomic_write_text, read_jsonl, write_json
+from sentinel.provenance import atomic_write_text, read_jsonl, sha256_file, write_json
 from sentinel.release import fingerprint as fp
 from sentinel.release.compare import Check, compare_tree
 from sentinel.release.layout import ReleaseError, load_release
@@ -64,6 +64,20 @@ def same_platform(published_fp: dict, current_env: dict) -> bool:
     return all(pub.get(k) == cur.get(k) for k in keys)
 
 
+def manifest_checks(release_dir: Path, manifest: dict) -> list[Check]:
+    """Each frozen file against the sha256 that `release cut` wrote into manifest.json.
+
+    A mismatch means the file was edited after the cut: every number read from it is suspect, so
+    these checks come first and the discrepancy report names them before any re-derived number."""
+    checks = []
+    for name, digest in sorted(manifest.get("files", {}).items()):
+        path = release_dir / name
+        current = sha256_file(path) if path.is_file() else "(missing)"
+        status = "ok" if current == digest else ("missing" if current == "(missing)" else "edited after cut")
+        checks.append(Check(f"manifest:{name}", digest, current, "exact (sha256 at cut)", status))
+    return checks
+
+
 def _images_dir(root: Path, rel: dict, images: str, tmp: Path) -> Path:
     if images == "dvc":
         return fetch_images(root, rel["manifest"].get("images", {}).get("md5"), tmp)
@@ -106,6 +120,11 @@ def verify(root: Path, release_dir: Path, mode: str = "rescore", images: str = "
     outcome = Outcome(release_id, mode, command, ctx.same_platform, published_env={
         k: rel["fingerprint"].get(k, {}) for k in ("libraries", "hardware")}, current_env=env)
     done: list[str] = []
+    outcome.checks += manifest_checks(release_dir, rel["manifest"])
+    edited = [c.address.split(":", 1)[1] for c in outcome.checks if c.failed]
+    if edited:
+        outcome.notes.append(f"edited after cut: {', '.join(edited)} no longer match the sha256 in manifest.json; "
+                             "numbers read from them are not the published ones")
     with tempfile.TemporaryDirectory(prefix="sentinel-verify-") as tmp:
         images_dir = _images_dir(root, rel, images, Path(tmp)) if mode == "rescore" else None
         params = scratch_params(rel["params"], work, mode, release_dir, images_dir)
