@@ -78,11 +78,45 @@ def read_jsonl(path: str | Path) -> list[dict]:
     return rows
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's live process
+    return True
+
+
+def clear_stale_staging(final: str | Path) -> list[Path]:
+    """Remove `.<name>.staging-<pid>-*` folders left by a killed writer (its pid is gone), and the
+    pid-less `.<name>.XXXXXXXX` folders of writers from before pids were recorded.
+
+    A SIGKILL skips every `finally`, so a killed stage leaves its staging folder behind; the next run
+    of the same output cleans it, so the tree is clean again (and `release cut` accepts it)."""
+    final = Path(final)
+    removed = []
+    if not final.parent.is_dir():
+        return removed
+    for p in final.parent.glob(f".{final.name}.*"):
+        tag = p.name[len(final.name) + 2:]
+        if tag.startswith("staging-"):
+            pid = tag.split("-")[1]
+            if not pid.isdigit() or _pid_alive(int(pid)):
+                continue
+        elif len(tag) != 8 or not p.is_dir():  # mkdtemp's 8 random characters, older writers
+            continue
+        shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+        removed.append(p)
+    return removed
+
+
 class staged_dir:
     """Build a directory under a temporary name and move it into place only on success.
 
     >>> with staged_dir("outputs/generate/images") as tmp: ...  # write into tmp
-    A failure inside the block removes the partial folder, so nothing half-written looks complete.
+    A failure inside the block removes the partial folder, so nothing half-written looks complete;
+    a killed writer's folder (named with its pid) is removed by the next writer of the same output.
     """
 
     def __init__(self, final: str | Path):
@@ -90,7 +124,8 @@ class staged_dir:
 
     def __enter__(self) -> Path:
         self.final.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.final.name}.", dir=self.final.parent))
+        clear_stale_staging(self.final)
+        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.final.name}.staging-{os.getpid()}-", dir=self.final.parent))
         os.chmod(self.tmp, 0o777 & ~_UMASK)  # mkdtemp makes 0700; outputs are ordinary folders
         return self.tmp
 
