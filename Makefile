@@ -45,7 +45,7 @@ data: setup
 
 # Seeded random metric networks for the smoke suite, generated locally (deterministic bytes).
 weights: setup
-	python -m sentinel.metrics.weights --out weights/
+	sentinel weights --out weights/
 
 clean:
 	rm -rf outputs reports weights mlflow.db mlruns mlartifacts

@@ -1,5 +1,7 @@
-"""DVC stage `generate`: params.yaml -> outputs/generate/{images/, records.jsonl, timings.jsonl}."""
+"""DVC stage `generate@<model>`: recipe -> outputs/generate/{images/<model>/, records/<model>.jsonl, timings/<model>.jsonl}."""
+import sys
+
 from sentinel.cli import stage
 
 if __name__ == "__main__":
-    stage("generate")
+    stage("generate", model=sys.argv[1] if len(sys.argv) > 1 else None)

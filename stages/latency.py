@@ -1,5 +1,7 @@
-"""DVC stage `latency`: see dvc.yaml for what it reads and writes."""
+"""DVC stage `latency@<model>`: one model served over HTTP -> outputs/latency/models/<model>/."""
+import sys
+
 from sentinel.cli import stage
 
 if __name__ == "__main__":
-    stage("latency")
+    stage("latency", model=sys.argv[1] if len(sys.argv) > 1 else None)

@@ -1,4 +1,4 @@
-"""DVC stage `report`: see dvc.yaml for what it reads and writes."""
+"""DVC stage `report` (every model): -> reports/{metrics.json, leaderboard.json, report.md, report.html, plots/}."""
 from sentinel.cli import stage
 
 if __name__ == "__main__":

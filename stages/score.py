@@ -1,5 +1,7 @@
-"""DVC stage `score`: see dvc.yaml for what it reads and writes."""
+"""DVC stage `score@<model>`: one model's images -> outputs/score/models/<model>.json (FID, KID, CLIP, CMMD)."""
+import sys
+
 from sentinel.cli import stage
 
 if __name__ == "__main__":
-    stage("score")
+    stage("score", model=sys.argv[1] if len(sys.argv) > 1 else None)

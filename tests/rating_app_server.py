@@ -27,6 +27,8 @@ class Server:
     db_url: str
     records: list[dict]
     proc: subprocess.Popen
+    log_path: Path  # the server's stderr: werkzeug's access log and the app's own log lines
+    display_px: int
 
 
 def make_items(root: Path, jobs: int = 3) -> tuple[Path, Path, list[dict]]:
@@ -50,14 +52,18 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def running(root: Path, raters: int = 2, rate_limit_per_minute: int = 100, jobs: int = 3, db_url: str | None = None):
+def running(root: Path, raters: int = 2, rate_limit_per_minute: int = 100, jobs: int = 3, db_url: str | None = None,
+            display_px: int = 96):
     records_path, images, records = make_items(root, jobs)
     port, db_url = _free_port(), db_url or f"sqlite:///{root / 'ratings.db'}"
     env = {**os.environ, "SENTINEL_RATING_SECRET": SECRET, "PYTHONUNBUFFERED": "1"}
     cmd = [sys.executable, "-m", "sentinel.human.app", "serve", "--db", db_url, "--records", str(records_path),
            "--images", str(images), "--raters", str(raters), "--port", str(port), "--gold", "1",
-           "--attention", "1", "--rate-limit-per-minute", str(rate_limit_per_minute)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=root)
+           "--attention", "1", "--rate-limit-per-minute", str(rate_limit_per_minute), "--rubric", "human-v2",
+           "--display-px", str(display_px)]
+    log_path = root / "server.log"
+    log = open(log_path, "w")  # a file, not a pipe: a full pipe would stall the server mid-test
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, text=True, env=env, cwd=root)
     try:
         links = [proc.stdout.readline().strip() for _ in range(raters)]
         deadline = time.monotonic() + 60
@@ -65,9 +71,10 @@ def running(root: Path, raters: int = 2, rate_limit_per_minute: int = 100, jobs:
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
                 break
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"rating app did not start: {proc.stderr.read()[-2000:]}")
+                raise RuntimeError(f"rating app did not start: {log_path.read_text()[-2000:]}")
             time.sleep(0.1)
-        yield Server(f"http://127.0.0.1:{port}", links, db_url, records, proc)
+        yield Server(f"http://127.0.0.1:{port}", links, db_url, records, proc, log_path, display_px)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+        log.close()

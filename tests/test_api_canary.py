@@ -6,6 +6,7 @@ real MLflow store. Every file written and all captured output are then searched 
 """
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -54,7 +55,8 @@ def test_canary_key_is_used_but_never_written(root, tmp_path):
            "PYTHONPATH": str(root / "src")}
     with VendorServer(CANARY) as vendor:
         vendor.script = [("ok",), ("status", 500, {}), ("ok",), ("status", 401, {}), ("black",), ("truncated",),
-                         ("malformed",)]
+                         ("malformed",), ("echo", 400), ("url-to", "file:///etc/passwd"),
+                         ("redirect", 307, "http://127.0.0.1:9/v1/images/generations")]  # echo: raw, base64, hex...
         (tmp_path / "params.yaml").write_text(yaml.safe_dump(_params(root, vendor.url)))
         gen = subprocess.run([sys.executable, "-c", "from sentinel.cli import stage; stage('generate')"],
                              cwd=tmp_path, env=env, capture_output=True, timeout=300)
@@ -64,10 +66,13 @@ def test_canary_key_is_used_but_never_written(root, tmp_path):
     assert log.returncode == 0, log.stderr.decode()
     records = [json.loads(line) for line in (tmp_path / "out/records.jsonl").read_text().splitlines()]
     failed = [r for r in records if r["status"] == "failed"]
-    assert len(records) == 2 * 12 and len(failed) >= 4  # 401, black, truncated, malformed; none dropped
+    assert len(records) == 2 * 12 and len(failed) >= 7  # 401, black, truncated, malformed, echo, file:, 307; none dropped
     assert any("***" in r["failure"] for r in failed), "the echoed Authorization header must be redacted"
+    causes = {r["failure"].split(":")[0] for r in failed}
+    assert {"url_refused", "redirect_refused"} <= causes, causes  # each refusal is recorded with its cause
     assert (tmp_path / "mlflow.db").exists()
-    needle = CANARY.encode()
-    assert _files_containing(tmp_path, needle) == []
-    for stream in (gen.stdout, gen.stderr, log.stdout, log.stderr):
-        assert needle not in stream
+    b64 = lambda text: base64.b64encode(text.encode())  # noqa: E731
+    for needle in (CANARY.encode(), b64(f"Bearer {CANARY}"), b64(CANARY), b64(f"user:{CANARY}"), CANARY.encode().hex().encode()):
+        assert _files_containing(tmp_path, needle) == [], needle
+        for stream in (gen.stdout, gen.stderr, log.stdout, log.stderr):
+            assert needle not in stream

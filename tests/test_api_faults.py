@@ -16,6 +16,7 @@ from sentinel.workloads.jobs import Job
 
 from api_vendor import PIXELS, VendorServer
 
+pytestmark = pytest.mark.slow  # real HTTP servers on 127.0.0.1
 KEY = "sk-test-fault-injection-0123456789"
 JOB = Job(id="j1", category="c", prompt="a red apple", negative_prompt="", seed=7, width=64, height=64,
           steps=4, guidance=5.0)

@@ -13,7 +13,7 @@ GROUPS = ("suite", "model", "workload", "generate", "score", "cost", "latency", 
 
 
 def test_committed_params_yaml_is_the_default_composition(smoke_params):
-    assert compose() == smoke_params, "params.yaml is stale: run `python -m sentinel.compose`"
+    assert compose() == smoke_params, "params.yaml is stale: run `sentinel compose`"
 
 
 @pytest.mark.parametrize("group", GROUPS)
@@ -86,3 +86,49 @@ def test_config_objects_are_frozen(smoke_params, tmp_path):
     cfg = config.load(_write(tmp_path, smoke_params), sections=("cost",))["cost"]
     with pytest.raises(Exception):
         cfg.price_usd_per_hour = 0.0
+
+
+def test_the_names_validation_restates_are_the_registries_themselves():
+    """sentinel.validate lists valid names without importing torch; each list must equal its registry."""
+    from sentinel import api, executors, validate
+    from sentinel.latency import schedules
+    from sentinel.metrics import preference
+    from sentinel.models import loader, tiny
+    from sentinel.report import composite
+
+    assert set(validate.TINY_PIPELINES) == set(tiny.BUILDERS)
+    assert set(validate.DTYPES) == {"auto", *loader.DTYPES} and set(validate.SOURCES) == set(loader.SOURCES)
+    assert set(validate.API_PROTOCOLS) == set(api.PROTOCOLS)
+    assert set(validate.EXECUTORS) == set(executors.EXECUTORS)
+    assert set(validate.COMPONENTS) == set(composite.COMPONENTS)
+    assert set(validate.PREFERENCE_MODELS) == set(preference.REGISTRY)
+    assert set(validate.ARRIVALS) <= set(schedules.KINDS)
+    from sentinel.human import rubric
+
+    assert validate.RUBRICS_DIR == rubric.RUBRICS_DIR and rubric.PREFIX == "human-"
+
+
+def test_a_config_error_names_the_file_once_and_every_problem(tmp_path, smoke_params):
+    params = copy.deepcopy(smoke_params)
+    params["cost"]["utilisation"] = 0.0
+    params["score"]["ci_level"] = 1.5
+    path = _write(tmp_path, params)
+    with pytest.raises(config.ConfigError) as e:
+        config.load(path)
+    text = str(e.value)
+    assert text.startswith(f"{path}: 2 config problems") and text.count(str(path)) == 1
+    assert "  - cost.utilisation: must be a finite number in (0, 1], got 0.0" in text
+    assert "  - score.ci_level: must be a finite number in (0, 1), got 1.5" in text
+
+
+def test_plan_validates_the_composed_suite_naming_the_overrides(capsys):
+    """`sentinel plan <overrides>` checks every section of the composition (latency too, which the plan
+    does not read) before planning, and names what the user wrote rather than a temporary file."""
+    from sentinel import cli
+
+    assert cli.main(["plan", "latency.arrival=poison", "cost.utilisation=0"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("sentinel plan: error: conf/ with overrides latency.arrival=poison cost.utilisation=0: "
+                          "2 config problems")
+    assert "  - latency.arrival: unknown 'poison'" in err and "  - cost.utilisation: must be" in err
+    assert cli.main(["plan", "model=tiny-sd"]) == 0 and "| tiny-sd |" in capsys.readouterr().out

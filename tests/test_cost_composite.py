@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from sentinel.report import composite
-from sentinel.cost import stage
+from sentinel.cost import pricing, stage
 from sentinel.config import CostConfig, NormalisationConfig, ReportConfig
 
 CARD = CostConfig(card="t", source="s", as_of="2026-01-01", gpu="A100 80GB", price_usd_per_hour=3.6,
@@ -17,7 +17,7 @@ REPORT = ReportConfig(version="v", weights={"fid": 0.4, "clip": 0.3, "human": 0.
 
 def test_cost_per_image_closed_form():
     # 2 s at $3.6/h = $0.002; + $0.001 overhead = $0.003; + 25 % fee = $0.00375
-    out = stage.cost_per_image(2.0, CARD)
+    out = pricing.cost_per_image(2.0, CARD)
     assert out["compute_usd_per_image"] == pytest.approx(0.002)
     assert out["cost_usd_per_image"] == pytest.approx(0.00375)
     assert out["cost_usd_per_1000_images"] == pytest.approx(3.75)
@@ -25,7 +25,7 @@ def test_cost_per_image_closed_form():
 
 def test_billed_time_includes_idle_and_amortised_cold_start():
     # 1 s at 50 % utilisation = 2 s billed; 30 s load over 100 images = 0.3 s; 2.3 s at $3.6/h = $0.0023
-    out = stage.cost_per_image(1.0, CARD, load_s=30.0, utilisation=0.5)
+    out = pricing.cost_per_image(1.0, CARD, load_s=30.0, utilisation=0.5)
     assert out["billed_s_per_image"] == pytest.approx(2.3)
     assert out["compute_usd_per_image"] == pytest.approx(0.0023)
     assert out["cost_usd_per_image"] == pytest.approx((0.0023 + 0.001) * 1.25)
@@ -54,11 +54,11 @@ def test_bad_price_cards_are_refused():
     import dataclasses
 
     with pytest.raises(ValueError, match=r"cost\.price_usd_per_hour: must be >= 0"):
-        stage.validate_card(dataclasses.replace(CARD, price_usd_per_hour=-1.0))
+        pricing.validate_card(dataclasses.replace(CARD, price_usd_per_hour=-1.0))
     with pytest.raises(ValueError, match=r"cost\.list_price_usd_per_image\.vendor-a: must be a number >= 0"):
-        stage.validate_card(dataclasses.replace(CARD, list_price_usd_per_image={"vendor-a": -0.01}))
+        pricing.validate_card(dataclasses.replace(CARD, list_price_usd_per_image={"vendor-a": -0.01}))
     with pytest.raises(ValueError, match=r"cost\.utilisation: must be in \(0, 1\]"):
-        stage.validate_card(dataclasses.replace(CARD, utilisation=0.0))
+        pricing.validate_card(dataclasses.replace(CARD, utilisation=0.0))
 
 
 def test_unknown_unit_and_missing_price_are_refused(tmp_path, smoke_params):

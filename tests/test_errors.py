@@ -67,3 +67,20 @@ def test_missing_weights_file_names_path_and_how_to_get_it(root, tmp_path, smoke
     assert str(tmp_path / "nowhere" / "inception.pt") in proc.stderr
     assert "python -m sentinel.metrics.weights" in proc.stderr
     assert not (tmp_path / "outputs" / "score").exists()
+
+
+def test_out_of_range_values_stop_the_stage_at_load_all_in_one_message(root, tmp_path, smoke_params):
+    """Validation happens at load: the generate stage names every bad key of what it reads, and the
+    file, before building any model; a value it does not read (latency) does not stop it."""
+    params = _localise(smoke_params, tmp_path, root)
+    params["generate"]["executor"] = "slurm"
+    params["model"]["tiny-sd"]["dtype"] = "float8"
+    params["model"]["tiny-sdxl"]["steps"] = 0
+    proc = _run_stage(root, tmp_path, "generate", params)
+    assert proc.returncode == 2, proc.stderr
+    first = proc.stderr.strip().splitlines()[0]
+    assert first == "sentinel generate: error: params.yaml: 3 config problems (all of them; fix and run again):"
+    for key in ("generate.executor: unknown 'slurm' (valid: local, ray)", "model.tiny-sd.dtype: unknown 'float8'",
+                "model.tiny-sdxl.steps: must be >= 1"):
+        assert f"  - {key}" in proc.stderr
+    assert "Traceback" not in proc.stderr and not (tmp_path / "outputs").exists()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -127,7 +128,9 @@ import dataclasses, sys
 sys.path.insert(0, {tests!r})
 from conftest import ROOT
 from sentinel import config, executors
+from sentinel.cli import configure_logging
 from test_executors_ray import RAY, _jobs
+configure_logging()  # the executor's summary line is logged (stderr)
 cfg = config.load(str(ROOT / "params.yaml"), sections=("model",))["model"]["tiny-sd"]
 executors.run_jobs(cfg, _jobs(ROOT, {n}), {work!r}, RAY)
 """
@@ -149,8 +152,8 @@ def test_sigkilled_driver_resumes_to_the_uninterrupted_output(cluster, cfg, root
     assert 3 <= n_at_kill < len(jobs), f"killed after {n_at_kill} of {len(jobs)} jobs: not mid-run"
     rerun = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stdout[-2000:] + rerun.stderr[-2000:]
-    assert f"{len(jobs)} of {len(jobs)} jobs accounted for" in rerun.stdout
-    resumed = int(rerun.stdout.split(" resumed")[0].rsplit("(", 1)[1])
+    assert f"{len(jobs)} of {len(jobs)} jobs accounted for" in rerun.stderr
+    resumed = int(re.search(r"jobs accounted for \((\d+) resumed", rerun.stderr).group(1))
     assert resumed == n_at_kill, "every job committed before the kill is kept, and only those"
     assert _files(tmp_path, cfg) == _files(local_work, cfg), "one PNG and one sidecar per job, nothing else"
     assert _bytes(tmp_path, cfg, jobs) == _bytes(local_work, cfg, jobs)

@@ -87,7 +87,7 @@ def test_bootstrap_ci_covers_true_strengths_at_nominal_rate():
     for rep in range(30):
         rows = simulate_votes(dict(zip(models, truth)), n_votes=2000, n_raters=10, seed=100 + rep, lapse_max=0.0)
         fit = stats.bradley_terry(_votes(rows, models), 6, seed=rep, n_boot=300)
-        covered += int(((fit["ci95"][:, 0] <= truth) & (truth <= fit["ci95"][:, 1])).sum())
+        covered += int(((fit["ci"][:, 0] <= truth) & (truth <= fit["ci"][:, 1])).sum())
     rate = covered / 180
     assert 0.88 <= rate <= 0.995, rate
 
@@ -95,9 +95,22 @@ def test_bootstrap_ci_covers_true_strengths_at_nominal_rate():
 def test_mos_ci_closed_form_and_bootstrap_is_seeded():
     out = stats.mos([[1], [2], [3], [4], [5]], seed=0)
     assert out["mean"] == 3.0 and out["n_items"] == 5
-    assert 1 <= out["ci95"][0] < 3 < out["ci95"][1] <= 5
+    assert 1 <= out["ci"][0] < 3 < out["ci"][1] <= 5
     assert out == stats.mos([[1], [2], [3], [4], [5]], seed=0)
     const = stats.mos([[4, 4], [4]], seed=1)
-    assert const["ci95"] == [4.0, 4.0]
+    assert const["ci"] == [4.0, 4.0]
     with pytest.raises(ValueError, match="no ratings"):
         stats.mos([], seed=0)
+
+
+@pytest.mark.parametrize("level", [0.95, 0.9])
+def test_mos_interval_is_the_percentile_interval_at_the_configured_level(level):
+    """Reference: the same seeded resamples, quantiles (1-level)/2 and (1+level)/2 by numpy directly."""
+    items = [[1, 2], [5], [3], [4, 4], [2], [5, 3]]
+    means = np.array([np.mean(v) for v in items])
+    boot = means[np.random.default_rng(7).integers(0, 6, size=(500, 6))].mean(axis=1)
+    lo, hi = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2])
+    out = stats.mos(items, seed=7, n_boot=500, level=level)
+    assert out["ci"] == pytest.approx([lo, hi], abs=1e-12) and out["ci_level"] == level
+    with pytest.raises(ValueError, match=r"must be in \(0, 1\)"):
+        stats.mos(items, seed=7, level=95)

@@ -110,29 +110,6 @@ def test_open_loop_rejects_an_unsorted_schedule():
         load.open_loop(lambda i, t: "", [0.0, 1.0, 0.5], 1.0, 4)
 
 
-# --- rate search --------------------------------------------------------------------------------
-
-def test_search_bisects_to_the_threshold():
-    found = load.search_max_rate(lambda r: r <= 42.0, 10.0, 100.0, steps=10)
-    assert 42.0 - 90 / 2**10 <= found["max_rate_meeting_slo_rps"] <= 42.0 and not found["censored"]
-    assert len(found["probes"]) == 12
-    assert load.search_max_rate(lambda r: True, 10.0, 100.0, 3)["censored"] is True
-    assert load.search_max_rate(lambda r: False, 10.0, 100.0, 3)["max_rate_meeting_slo_rps"] is None
-    with pytest.raises(ValueError, match="low < high"):
-        load.search_max_rate(lambda r: True, 5.0, 5.0, 3)
-
-
-def test_search_against_a_server_finds_its_capacity():
-    """Serial 20 ms service (capacity 50/s), 100 evenly spaced requests, SLO p99 <= 0.2 s. Above
-    capacity request k waits k (20 ms - 1/rate): the SLO holds up to ~55/s, and fails by 60/s."""
-    def meets(rate_rps: float) -> bool:
-        result, _ = run_open(lambda i: (200, 0.02), schedules.uniform(rate_rps, 100))
-        return stats.percentile(result.latencies_s, 99) <= 0.2
-
-    found = load.search_max_rate(meets, 30.0, 120.0, steps=4)["max_rate_meeting_slo_rps"]
-    assert found is not None and 20.0 < found <= 60.0
-
-
 # --- schedules ----------------------------------------------------------------------------------
 
 def test_poisson_schedule_is_seeded_and_exponential():
@@ -164,19 +141,6 @@ def test_trace_replay():
 
 # --- figures ------------------------------------------------------------------------------------
 
-def test_blended_percentile_matches_the_expanded_sample():
-    """1 % cold at n = 100 warm values: weights 99/10000 each and 100/10000 cold. Expanding the
-    sample by those counts and taking the plain nearest-rank percentile is the reference."""
-    warm, cold = [float(x) for x in range(1, 101)], 1000.0
-    expanded = [x for x in warm for _ in range(99)] + [cold] * 100
-    for q in (50, 90, 95, 99, 99.5, 100):
-        assert stats.blended_percentile(warm, cold, 0.01, q) == stats.percentile(expanded, q)
-    assert stats.blended_percentile(warm, cold, 0.0, 95) == stats.percentile(warm, 95)
-    assert stats.blended_percentile(warm, cold, 1.0, 1) == cold
-    with pytest.raises(ValueError, match="cold_start_rate"):
-        stats.blended_percentile(warm, cold, 1.5, 50)
-
-
 def test_slo_summary_counts_every_miss_against_the_claim():
     sample = [0.1] * 95 + [2.0] * 4 + [math.inf]
     s = stats.slo_summary(sample, 1.0, duration_s=10.0)
@@ -194,11 +158,15 @@ def test_cdf_rows_keep_misses_out_of_the_curve():
 
 @pytest.mark.parametrize("change, key", [
     ({"arrival": "zipf"}, "latency.arrival"), ({"search_fractions": (2.0, 1.0)}, "latency.search_fractions"),
-    ({"slo_s": 0.0}, "latency.slo_s"), ({"cold_start_rate": 2.0}, "latency.cold_start_rate"),
-    ({"load_fractions": (0.5, -1.0)}, "latency.load_fractions"), ({"host": "10.0.0.1"}, "loopback"),
+    ({"slo_s": 0.0}, "latency.slo_s"), ({"slo_s_by_model": {"tiny-sd": -1.0}}, "latency.slo_s_by_model.tiny-sd"),
+    ({"target_utilisation": 0.0}, "latency.target_utilisation"), ({"host": "10.0.0.1"}, "loopback"),
+    ({"min_replicas": 2}, "latency.max_replicas"), ({"max_replicas": 4}, "latency.max_replicas"),
+    ({"slo_s_by_model": {"tiny-sdd": 1.0}}, "latency.slo_s_by_model.tiny-sdd: unknown model"),
 ])
 def test_bad_latency_config_names_the_key(change, key):
     cfg = config.build(config.LatencyConfig, yaml.safe_load(SMOKE.read_text()), "latency")
     serving.validate(cfg)
+    for arrival in ("trace", "poisson", "gamma"):  # the workload's own trace is a valid arrival
+        serving.validate(replace(cfg, arrival=arrival))
     with pytest.raises(ValueError, match=key):
         serving.validate(replace(cfg, **change))

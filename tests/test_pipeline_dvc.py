@@ -1,7 +1,10 @@
 """End to end: `dvc repro` in a temporary git repo, logged to a real MLflow server on loopback.
 
 One module-scoped project runs the whole smoke suite once; the tests then check the leaderboard,
-byte-identical re-runs, that a price change re-runs only cost and report, and the MLflow run.
+byte-identical re-runs, the MLflow run, and what each kind of change costs: a price change re-runs
+only cost and report; adding a model runs only that model's stages plus the aggregating ones; a
+display-name fix regenerates nothing; a recipe change regenerates only that model. A second test
+copies the repository as committed and proves a fresh clone is up to date after `dvc pull`.
 """
 from __future__ import annotations
 
@@ -86,9 +89,12 @@ def test_mlflow_run_holds_params_and_metrics_of_last_repro(project, mlflow_uri):
     last = next(r for r in runs if "mlflow.parentRunId" not in r.data.tags)  # newest parent; models are nested
     assert last.data.params["cost.price_usd_per_hour"] == "5.04"
     assert last.data.params["suite.name"] == "smoke"
+    flat = json.loads((path / "reports/metrics.json").read_text())
     for entry in board["models"]:
-        for key in ("composite", "fid", "clip_score", "cost_usd_per_image", "latency_p95_s"):
+        for key in ("composite", "fid", "clip_score", "cost_usd_per_1000_images", "latency_p95_s"):
             assert last.data.metrics[f"{entry['model']}.{key}"] == pytest.approx(entry[key], rel=1e-9)
+        assert last.data.metrics[f"{entry['model']}.composite_ci_low"] == flat[entry["model"]]["composite_ci_low"]
+    assert last.data.tags["dvc_lock_md5"] and last.data.tags["workload"] == "smoke"
     artifacts = {a.path for a in client.list_artifacts(last.info.run_id)}
     assert {"leaderboard.json", "report.md", "report.html", "params.yaml"} <= artifacts
     children = client.search_runs([exp.experiment_id], f"tags.mlflow.parentRunId = '{last.info.run_id}'")
@@ -136,8 +142,51 @@ def test_price_change_reruns_only_cost_and_report_and_metrics_diff_shows_it(proj
         old = before["models"][model]
         assert row["compute_usd_per_image"] == pytest.approx(2 * old["compute_usd_per_image"])
     diff = json.loads(run(["dvc", "metrics", "diff", "--json"], path, env).stdout)
-    cost_diff = diff["outputs/cost/cost.json"]
+    flat_diff = diff["reports/metrics.json"]  # the only metrics file: scalars keyed by model
     for model, row in after["models"].items():
-        changed = cost_diff[f"models.{model}.compute_usd_per_image"]
-        assert changed["new"] == pytest.approx(row["compute_usd_per_image"]) and changed["diff"] > 0
-    assert "outputs/score/metrics.json" not in diff  # quality untouched by a price change
+        changed = flat_diff[f"{model}.cost_usd_per_1000_images"]
+        assert changed["new"] == pytest.approx(row["cost_usd_per_1000_images"]) and changed["diff"] > 0
+    assert not [k for k in flat_diff if "cost" not in k]  # quality untouched by a price change
+
+
+PER_MODEL = ("recipe", "generate", "score", "latency")
+
+
+def _per_model_bytes(path: Path, model: str) -> dict[str, bytes]:
+    files = [*(path / "outputs/generate/images" / model).glob("*.png"), path / f"outputs/generate/records/{model}.jsonl",
+             path / f"outputs/score/models/{model}.json"]
+    return {str(f.relative_to(path)): f.read_bytes() for f in files}
+
+
+def test_adding_a_model_runs_only_its_stages(project):
+    path, env = project
+    before = {m: _per_model_bytes(path, m) for m in ("tiny-sd", "tiny-sdxl")}
+    proc = run(["dvc", "exp", "run", "-S", "model=[tiny-sd,tiny-sdxl,tiny-sd-fast]"], path, env)
+    assert _ran_stages(proc.stdout) == {*(f"{s}@tiny-sd-fast" for s in PER_MODEL), "gather", "cost", "report"}
+    assert {m: _per_model_bytes(path, m) for m in before} == before
+    assert set(json.loads((path / "reports/metrics.json").read_text())) == {"tiny-sd", "tiny-sdxl", "tiny-sd-fast"}
+
+
+def test_display_name_regenerates_nothing_and_steps_regenerate_one_model(project):
+    path, env = project
+    conf = path / "conf/model/tiny-sdxl.yaml"
+    original = conf.read_text()
+    conf.write_text(original.replace("display_name: Tiny SDXL", "display_name: Renamed SDXL"))
+    proc = run(["dvc", "exp", "run"], path, env)
+    assert not [s for s in _ran_stages(proc.stdout) if s.split("@")[0] in ("generate", "score", "latency")], proc.stdout
+    assert "recipe@tiny-sdxl" in _ran_stages(proc.stdout)
+    conf.write_text(original.replace("steps: 1", "steps: 2"))
+    proc = run(["dvc", "exp", "run"], path, env)
+    ran = _ran_stages(proc.stdout)
+    assert {s for s in ran if "@" in s} == {f"{s}@tiny-sdxl" for s in PER_MODEL}
+    conf.write_text(original)
+
+
+def test_fresh_copy_of_the_committed_tree_is_up_to_date(root, tmp_path):
+    """What a new contributor gets: `dvc pull` from the in-repo remote, then nothing to do."""
+    env = project_env()
+    path = copy_project(root, tmp_path / "clone", env)
+    run(["dvc", "pull"], path, env)
+    assert json.loads(run(["dvc", "status", "--json"], path, env).stdout or "{}") == {}
+    proc = run(["dvc", "repro"], path, env)
+    assert _ran_stages(proc.stdout) == set(), proc.stdout

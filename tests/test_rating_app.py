@@ -36,6 +36,10 @@ def token_of(link: str) -> str:
     return urllib.parse.parse_qs(urllib.parse.urlsplit(link).query)["t"][0]
 
 
+def csrf_of(html: str) -> str:
+    return re.search(r'name="csrf" value="([0-9a-f]{64})"', html).group(1)
+
+
 def current_task(base: str, token: str) -> tuple[str, dict[str, str], str]:
     status, headers, body = call(base, "GET", f"/rate?t={token}")
     assert status == 200, body
@@ -95,9 +99,11 @@ def test_cannot_rate_as_another_rater(app):
 ])
 def test_malformed_submissions_are_refused(app, change, message):
     token = token_of(app.links[0])
-    task, _, _ = current_task(app.base, token)
-    status, _, body = call(app.base, "POST", "/rate", {"t": token, "task": task, "choice": "tie", **change})
+    task, _, html = current_task(app.base, token)
+    form = {"t": token, "task": task, "choice": "tie", "csrf": csrf_of(html), **change}
+    status, headers, body = call(app.base, "POST", "/rate", form)
     assert status == 400 and message in body, body
+    assert headers["Content-Type"].startswith("text/plain") and b"flux" not in body  # not echoed
     assert current_task(app.base, token)[0] == task  # nothing was recorded
 
 
@@ -109,6 +115,7 @@ def test_oversized_submission_is_refused(app):
 
 def test_full_session_blind_unswapped_exported_and_rate_limited(app, tmp_path):
     token, seen = token_of(app.links[2]), []
+    csrf = csrf_of(current_task(app.base, token)[2])
     for i in range(RATE_LIMIT):
         task, imgs, html = current_task(app.base, token)
         assert f"{i + 1} of {RATE_LIMIT}" in html
@@ -120,11 +127,11 @@ def test_full_session_blind_unswapped_exported_and_rate_limited(app, tmp_path):
         status, headers, _ = call(app.base, "GET", f"/rate?t={token}")
         assert not any(m.encode() in html.encode() + repr(headers).encode() for m in MODELS)
         seen.append((task, imgs))
-        assert call(app.base, "POST", "/rate", {"t": token, "task": task, "choice": "left",
+        assert call(app.base, "POST", "/rate", {"t": token, "task": task, "choice": "left", "csrf": csrf,
                                                 "likert_left_overall": "5", "likert_right_overall": "1"})[0] == 303
     status, _, body = call(app.base, "GET", f"/rate?t={token}")
     assert status == 200 and b"All done" in body
-    status, _, body = call(app.base, "POST", "/rate", {"t": token, "task": seen[0][0], "choice": "left"})
+    status, _, body = call(app.base, "POST", "/rate", {"t": token, "task": seen[0][0], "choice": "left", "csrf": csrf})
     assert status == 429, body  # rate limit is checked before the duplicate check
     eng = sa.create_engine(app.db_url)
     with eng.connect() as conn:

@@ -16,17 +16,21 @@ def _row(name, fid=0.0, clip=0.0, human=0.0, se=(0.0, 0.0, 0.0)):
             "component_se": dict(zip(("fid", "clip", "human"), se))}
 
 
-def test_component_se_closed_form():
-    # FID CI [10, 13.92] on anchors 0..100: half-width 1.96 -> se 1 FID point = 1 on the 0-100 scale
-    assert uncertainty.component_se([10.0, 10.0 + 2 * uncertainty.Z95], 0, 100) == pytest.approx(1.0)
-    assert uncertainty.component_se([3.0, 3.0 + 2 * uncertainty.Z95], 5, 1) == pytest.approx(25.0)  # Likert: 4 points = 100
-    assert uncertainty.component_se(None, 0, 100) is None
+Z95, Z90 = 1.959963984540054, 1.6448536269514722  # standard normal quantiles 0.975 and 0.95 (tables)
+
+
+@pytest.mark.parametrize("level, z", [(0.95, Z95), (0.90, Z90)])
+def test_component_se_closed_form(level, z):
+    # FID CI [10, 10 + 2z] on anchors 0..100: half-width z -> se 1 FID point = 1 on the 0-100 scale
+    assert uncertainty.component_se([10.0, 10.0 + 2 * z], 0, 100, level) == pytest.approx(1.0)
+    assert uncertainty.component_se([3.0, 3.0 + 2 * z], 5, 1, level) == pytest.approx(25.0)  # Likert: 4 points = 100
+    assert uncertainty.component_se(None, 0, 100, level) is None
 
 
 def test_no_uncertainty_gives_point_ci_and_certain_rank():
     rows = [_row("a", 80, 80, 80), _row("b", 50, 50, 50)]
     out = uncertainty.uncertainty(rows, RCFG)
-    assert out["a"]["composite_ci95"] == pytest.approx([80, 80]) and out["a"]["p_holds_rank"] == 1.0
+    assert out["a"]["composite_ci"] == pytest.approx([80, 80]) and out["a"]["p_holds_rank"] == 1.0
     assert out["b"]["rank"] == 2 and out["a"]["ci_missing"] == []
 
 
@@ -35,8 +39,8 @@ def test_identical_models_hold_rank_half_the_time_and_ci_matches_normal():
     out = uncertainty.uncertainty(rows, RCFG, n=20000, seed=1)
     assert out["a"]["p_holds_rank"] == pytest.approx(0.5, abs=0.02)
     sd = 10 * np.sqrt(0.4**2 + 0.3**2 + 0.3**2)  # independent components, weighted sum
-    lo, hi = out["a"]["composite_ci95"]
-    assert (hi - lo) / (2 * uncertainty.Z95) == pytest.approx(sd, rel=0.03)
+    lo, hi = out["a"]["composite_ci"]
+    assert (hi - lo) / (2 * Z95) == pytest.approx(sd, rel=0.03)
 
 
 def test_weight_sensitivity_names_models_that_flip():
@@ -49,9 +53,9 @@ def test_weight_sensitivity_names_models_that_flip():
 
 def _score(fid, clip, likert):
     block = {"fid": fid, "kid_mean": 0.01, "kid_std": 0.001, "clip_score": clip, "n_generated": 10,
-             "n_reference": 20, "fid_ci95": [fid - 1, fid + 1], "clip_score_ci95": [clip - 1, clip + 1]}
+             "n_reference": 20, "fid_ci": [fid - 1, fid + 1], "clip_score_ci": [clip - 1, clip + 1]}
     return {"overall": block, "categories": {"c": block}, "plumbing": False,
-            "human": {"likert_mean": likert, "likert_ci95": [likert - 0.2, likert + 0.2], "simulated": True}}
+            "human": {"likert_mean": likert, "likert_ci": [likert - 0.2, likert + 0.2], "simulated": True}}
 
 
 def _model(name):
@@ -88,3 +92,28 @@ def test_pairwise_only_human_ratings_leave_composite_unscored_not_crashed():
     board = _board({"a": score, "b": _score(40, 25, 3.0)})
     assert board["a"]["composite"] is None and "composite" in board["a"]["not_measured"]
     assert board["a"]["rank"] is None and board["b"]["rank"] == 1
+
+
+def test_the_frozen_release_leaderboard_rebuilds_under_todays_names(root):
+    """releases/2026-Q4-smoke publishes `*_ci95`; today's leaderboard says `*_ci` + `ci_level`. Rebuilt
+    from the release's own score, cost and latency files, every published number is found and equal
+    (release verify maps the old names: sentinel.release.compare.current_name)."""
+    import json
+
+    from sentinel import config
+    from sentinel.provenance import read_jsonl
+    from sentinel.release.compare import compare_tree
+    from sentinel.release.tolerances import Context
+    from sentinel.report.stage import build
+
+    rel = root / "releases" / "2026-Q4-smoke"
+    cfg = config.load(rel / "params.yaml", sections=("suite", "model", "report", "paths", "cost"))
+    score, cost, lat = (json.loads((rel / f).read_text()) for f in ("metrics.json", "cost.json", "latency.json"))
+    board = json.loads(json.dumps(build(cfg, score, cost, lat, read_jsonl(rel / "records.jsonl"))))
+    published = json.loads((rel / "leaderboard.json").read_text())
+    published.pop("attribute_breakdown")  # added by the stage's run(), not by build()
+    assert "fid_ci95" in published["models"][0] and "fid_ci" in board["models"][0]
+    failed = [(c.address, c.status) for c in compare_tree("leaderboard", published, board, Context(True, False))
+              if c.failed]
+    assert failed == []
+    assert all(r["ci_level"] == 0.95 and r["composite_ci_level"] == 0.95 for r in board["models"])

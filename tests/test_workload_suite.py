@@ -36,7 +36,7 @@ def test_later_overrides_win_over_the_suite(tmp_path):
 
 
 def test_plan_lists_images_and_cost(root):
-    proc = subprocess.run([sys.executable, "-m", "sentinel.cost.plan", "suite=2026-q4"], cwd=root, capture_output=True,
+    proc = subprocess.run([sys.executable, "-m", "sentinel.cost.planner", "suite=2026-q4"], cwd=root, capture_output=True,
                           text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
@@ -47,20 +47,20 @@ def test_plan_lists_images_and_cost(root):
 
 
 def test_plan_refuses_a_bad_override(root):
-    proc = subprocess.run([sys.executable, "-m", "sentinel.cost.plan", "model=no-such-model"], cwd=root,
+    proc = subprocess.run([sys.executable, "-m", "sentinel.cost.planner", "model=no-such-model"], cwd=root,
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "model/no-such-model" in proc.stderr
 
 
 def test_a_category_can_point_at_its_own_reference_folder(tmp_path):
     params = compose(["+workload.reference.corporate_headshot=" + str(tmp_path / "mine")])
+    (tmp_path / "mine").mkdir()  # config.load refuses a reference folder that does not exist
     ref = _load(tmp_path, params)["workload"].reference
     assert reference_dir("data", "corporate_headshot", ref) == tmp_path / "mine"
     assert str(reference_dir("data", "ecommerce_product", ref)) == "data/reference/ecommerce_product"
     with pytest.raises(ReferenceSetError, match=r"mine: no reference photos for corporate_headshot "
                                                 r"\(from workload.reference.corporate_headshot\)"):
         reference_images("data", "corporate_headshot", ref)
-    (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "a.png").write_bytes(b"")
     assert reference_images("data", "corporate_headshot", ref) == [tmp_path / "mine" / "a.png"]
     with pytest.raises(ReferenceSetError, match=r"workload.reference.weddings: not a workload category"):

@@ -15,11 +15,9 @@ from typing import Any
 
 import yaml
 
+from sentinel.errors import ConfigError  # noqa: F401 (re-exported: `from sentinel.config import ConfigError`)
+
 CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
-
-
-class ConfigError(ValueError):
-    """A config value is missing, unknown or malformed; the message names the key and file."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +57,12 @@ class ApiConfig:
     max_backoff_s: float = 60.0
     poll_interval_s: float = 1.0
     poll_timeout_s: float = 600.0
+    # Hostile-vendor limits (src/sentinel/api/urls.py, transport.py): every wait ends, every size is capped.
+    deadline_s: float | None = None  # whole job (all attempts, waits, polls); null: sentinel.api.job_deadline_s
+    max_response_bytes: int = 64_000_000  # any one response body; larger is refused without reading it
+    max_image_pixels_ratio: float = 4.0  # decoded pixels allowed, as a multiple of the requested width x height
+    image_origins: tuple[str, ...] = ()  # origins besides base_url's that response URLs may name (no key sent)
+    allow_loopback: bool = False  # tests only: admit http image origins on 127.0.0.0/8 and ::1
 
 
 @dataclass(frozen=True)
@@ -82,7 +86,7 @@ class ModelConfig:
     plumbing: bool
     # Optional (defaults keep older configs valid); see conf/model/*.yaml and docs/models/.
     resolution_px: int | None = None  # square output size pinned by the recipe; null: each job's size
-    batch_size: int = 1  # jobs per pipeline call; images do not depend on it (per-job generators)
+    batch_size: int = 1  # jobs per pipeline call; part of the image key: batched kernels can move a pixel by one level
     compile: bool = False  # torch.compile the denoiser (CUDA only)
     cpu_offload: bool = False  # diffusers model CPU offload, for models larger than the card
     pipeline_kwargs: dict[str, Any] = field(default_factory=dict)  # extra constructor args (tiny builds)
@@ -106,6 +110,9 @@ class HumanConfig:
     raters: int  # simulated raters (source: simulated only)
     seed: int
     gold_min_accuracy: float  # raters below this share of correct gold/attention items are excluded
+    # The rubric raters follow: rubrics/<rubric>.md (sentinel.human.rubric). Stored on every rating row;
+    # the default is what params.yaml files written before the key existed were rated under.
+    rubric: str = "human-v2"
 
 
 @dataclass(frozen=True)
@@ -143,22 +150,33 @@ class CostConfig:
 
 @dataclass(frozen=True)
 class LatencyConfig:
-    requests: int
-    timeout_s: float
-    startup_timeout_s: float
-    host: str
-    concurrency: int  # closed-loop warm run: requests in flight
-    slo_s: float  # a request is good when it succeeded within this
-    slo_percentile: float  # the rate search's criterion: this percentile <= slo_s
-    cold_start_rate: float  # fraction of requests assumed to hit a cold server, for the blend
-    arrival: str  # open-loop schedule: poisson | gamma
+    """The latency stage (sentinel.latency): every job of the workload on its own arrival trace,
+    through Ray Serve, then a capacity search. Validated in sentinel.latency.serving.validate."""
+    timeout_s: float  # a request slower than this from its scheduled send (cold starts included) is a miss
+    startup_timeout_s: float  # deploying a model / waiting for it to scale to zero
+    host: str  # loopback address of Serve's HTTP ingress
+    slo_s: float  # a request is good when it succeeded within this (models without an entry below)
+    slo_s_by_model: dict[str, float]  # per-model SLO, overriding slo_s
+    slo_percentile: float  # the SLO is "this percentile <= the model's SLO" (rate search criterion)
+    arrival: str  # trace (the workload's arrival_s) | poisson | gamma, time-scaled to target_utilisation
     burst_cv: float  # gamma arrivals: coefficient of variation of the gaps
     seed: int
-    workers: int  # open loop: most requests in flight from the client
-    load_fractions: tuple[float, ...]  # open-loop offered rates, as fractions of warm capacity
-    load_requests: int  # requests per open-loop rate (and per search probe)
-    search_fractions: tuple[float, ...]  # [low, high] bracket for the max-rate-under-SLO search
-    search_steps: int  # bisection steps (0: no search)
+    target_utilisation: float  # offered rate = this x max_replicas / the measured warm service time
+    sample_per_category: int  # 0: every job; else a seeded sample of this many jobs per category
+    requests: int  # calibration: warm closed-loop requests that measure the service time
+    workers: int  # client: most requests in flight at once
+    num_cpus: int  # local Ray instance: logical CPUs (replicas cannot take more)
+    replica_cpus: float  # CPUs each self-hosted replica reserves
+    min_replicas: int  # autoscaling floor; 0: an idle gap scales to zero and the next request is cold
+    max_replicas: int
+    downscale_delay_s: float  # idle this long before Serve removes a replica
+    idle_start: bool  # wait for zero replicas before the trace, so its first request is cold
+    search_fractions: tuple[float, ...]  # [low, high] of warm capacity: the rate search's bracket
+    search_steps: int  # bisection steps (0: just the two ends)
+    probe_min_requests: int  # every capacity probe sends at least this many requests
+    probe_min_duration_s: float  # ... and lasts at least this long after its warm-up
+    probe_warmup_s: float  # requests scheduled in a probe's first seconds are excluded from its verdict
+    client_lag_bound_s: float  # schedule lag p99 above this flags the run client_bound
 
 
 @dataclass(frozen=True)
@@ -188,6 +206,9 @@ class GenerateConfig:
     max_retries: int  # ray: re-submissions of a chunk of jobs whose worker died, before the run fails
     resume: bool  # keep valid outputs in paths.generate_work from an interrupted run (keyed by config + job,
     #               not by code: never resume across a code change)
+    task_timeout_s: float = 600.0  # ray: a chunk's deadline before any job of the model has finished
+    #                               (actor start and weight load included); a hung actor is killed
+    task_timeout_factor: float = 10.0  # ray: then factor x slowest measured s/job x jobs in the chunk
 
 
 @dataclass(frozen=True)
@@ -213,6 +234,14 @@ class PathsConfig:
     report: str
     report_html: str
     plots: str
+    # Per-model stages (dvc.yaml `foreach: ${model}`); one entry per model under each folder, laid out
+    # by sentinel.per_model. Optional so that params.yaml files frozen before them stay readable.
+    recipes: str | None = None  # <model>.json: everything that keys that model's images
+    model_records: str | None = None  # <model>.jsonl
+    model_timings: str | None = None  # <model>.jsonl
+    model_scores: str | None = None  # <model>.json: quality metrics of one model
+    model_latency: str | None = None  # <model>/{latency.json, cdf.csv, load.csv}
+    metrics: str | None = None  # the flat DVC metrics file: scalars keyed by model
 
 
 SECTIONS: dict[str, type] = {
@@ -256,17 +285,23 @@ def build(cls: type, data: Any, where: str) -> Any:
     names = {f.name for f in dataclasses.fields(cls)}
     aliases = {"cls": "class"}  # YAML says `class:`; Python can't
     unknown = sorted(set(data) - {aliases.get(n, n) for n in names})
-    if unknown:
-        raise ConfigError(f"{where}.{unknown[0]}: unknown key (valid keys: {', '.join(sorted(aliases.get(n, n) for n in names))})")
+    problems = [f"{where}.{k}: unknown key" for k in unknown]  # the valid keys once, on the first
+    if problems:
+        problems[0] += f" (valid keys: {', '.join(sorted(aliases.get(n, n) for n in names))})"
     kwargs = {}
-    for f in dataclasses.fields(cls):
+    for f in dataclasses.fields(cls):  # every problem of the section at once, not one per run
         yaml_key = aliases.get(f.name, f.name)
         if yaml_key not in data:
             has_default = f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
-            if has_default:
-                continue
-            raise ConfigError(f"{where}.{yaml_key}: missing key")
-        kwargs[f.name] = _coerce(hints[f.name], data[yaml_key], f"{where}.{yaml_key}")
+            if not has_default:
+                problems.append(f"{where}.{yaml_key}: missing key")
+            continue
+        try:
+            kwargs[f.name] = _coerce(hints[f.name], data[yaml_key], f"{where}.{yaml_key}")
+        except ConfigError as e:
+            problems += e.problems
+    if problems:
+        raise ConfigError(*problems)
     return cls(**kwargs)
 
 
@@ -292,7 +327,7 @@ def read_params(path: str | Path = "params.yaml") -> dict:
 def section(params: dict, name: str, path: str | Path = "params.yaml") -> Any:
     """Validate one section of params.yaml into its config object."""
     if name not in params:
-        raise ConfigError(f"{path}: {name}: missing section")
+        raise ConfigError(f"{name}: missing section")
     if name == "model":
         return models(params["model"], path)
     obj = build(SECTIONS[name], params[name], name)
@@ -303,19 +338,38 @@ def section(params: dict, name: str, path: str | Path = "params.yaml") -> Any:
 
 def models(data: Any, path: str | Path = "params.yaml") -> dict[str, ModelConfig]:
     if not isinstance(data, dict) or not data:
-        raise ConfigError(f"{path}: model: expected a mapping of model name -> config with at least one model")
+        raise ConfigError("model: expected a mapping of model name -> config with at least one model")
     valid = choices("model")
-    out = {}
+    out, problems = {}, []
     for name, cfg in data.items():
         if name not in valid:
-            raise ConfigError(f"model.{name}: unknown model (valid: {', '.join(valid)})")
-        m = build(ModelConfig, {"name": name, **(cfg or {})}, f"model.{name}")
-        out[name] = m
+            problems.append(f"model.{name}: unknown model (valid: {', '.join(valid)})")
+            continue
+        try:
+            out[name] = build(ModelConfig, {"name": name, **(cfg or {})}, f"model.{name}")
+        except ConfigError as e:
+            problems += e.problems
+    if problems:
+        raise ConfigError(*problems)
     return out
 
 
 def load(path: str | Path = "params.yaml", sections: tuple[str, ...] = ()) -> dict[str, Any]:
-    """Read params.yaml and validate the named sections (all of them when none are named)."""
+    """Read params.yaml and validate the named sections (all of them when none are named).
+
+    Keys and types come first (build), then every range and cross-field rule (sentinel.validate);
+    all problems are raised together in one ConfigError that names `path` and each key."""
+    from sentinel import validate
+
     params = read_params(path)
     wanted = sections or (*SECTIONS, "model")
-    return {name: section(params, name, path) for name in wanted}
+    out, problems = {}, []
+    for name in wanted:
+        try:
+            out[name] = section(params, name, path)
+        except ConfigError as e:
+            problems += e.problems
+    problems += validate.problems(out)
+    if problems:
+        raise ConfigError(*problems, path=path)
+    return out

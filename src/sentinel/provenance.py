@@ -246,13 +246,13 @@ def weights_files(params: dict) -> dict[str, str]:
     return found
 
 
-def weights_sha256(params: dict) -> dict[str, dict[str, str | None]]:
+def weights_files_sha256(params: dict) -> dict[str, dict[str, str | None]]:
     """`<section>.<key>` -> {path, sha256} for each weights file params names (sha256 None: file absent)."""
     return {key: {"path": path, "sha256": sha256_file(path) if Path(path).is_file() else None}
             for key, path in weights_files(params).items()}
 
 
-def fingerprint(lock: str | Path = "dvc.lock", params: str | Path = "params.yaml",
+def report_provenance(lock: str | Path = "dvc.lock", params: str | Path = "params.yaml",
                 data_dvc: str | Path = "data.dvc") -> dict:
     """Where a report came from: git commit (and whether the tree was dirty), dvc.lock hash, versions,
     hardware (device, CUDA, driver), the sha256 of each weights file, the data md5 and the params hash."""
@@ -263,5 +263,5 @@ def fingerprint(lock: str | Path = "dvc.lock", params: str | Path = "params.yaml
     return {"git_commit": git("rev-parse", "HEAD"), "git_dirty": bool(git("status", "--porcelain")),
             "dvc_lock_sha256": sha256_file(lock) if lock.exists() else None,
             "libraries": environment(), "hardware": hardware(),
-            "weights_sha256": weights_sha256(values), "data_md5": declared_md5(data_dvc),
+            "weights_sha256": weights_files_sha256(values), "data_md5": declared_md5(data_dvc),
             "params_sha256": params_sha256(values) if values else None}

@@ -1,5 +1,9 @@
 """Stage `score`: FID, KID, CLIP score and CMMD per model, overall and per category, plus the human component.
 
+DVC runs it once per model (`score@<model>`: features and metrics of that model's images only, into
+paths.model_scores/<model>.json); `gather` adds the human component, which compares models, and
+writes the all-model file. With no model, `run` does both at once (release reruns).
+
 Every number carries its sample sizes and a seeded bootstrap CI, and the file carries the convention
 that produced it (weights sha256, resize, precision), so a re-scorer can tell exactly what differs.
 Only generate records with `status: "ok"` (a missing status counts as ok) are scored; the others are
@@ -10,10 +14,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sentinel import config, human
+from sentinel import config, gather
 from sentinel.workloads.references import reference_images
+from sentinel.per_model import check_model, model_paths
 from sentinel.records import is_ok
-from sentinel.provenance import PLUMBING_NOTE, environment, read_jsonl, write_json, write_jsonl
+from sentinel.provenance import environment, read_jsonl, write_json, write_jsonl
 
 
 def score_records(records: list[dict], images_dir: Path, refs: list[Path], cfg: config.ScoreConfig,
@@ -50,42 +55,54 @@ def score_model(records: list[dict], images_dir: Path, data_dir: Path, wl: confi
     return {**out, "categories_skipped": skipped} if skipped else out
 
 
-def run(params_path: str | Path = "params.yaml") -> dict:
-    from sentinel.metrics import compute as metrics, preference  # torch: only when scoring
-
-    cfg = config.load(params_path, sections=("score", "workload", "paths"))
-    sc, paths = cfg["score"], cfg["paths"]
+def _check_weights(sc: config.ScoreConfig) -> None:
     for key in ("inception_weights", "clip_weights"):
         if not Path(getattr(sc, key)).is_file():
             raise FileNotFoundError(
                 f"score.{key}: weights file {getattr(sc, key)} not found. For the smoke suite run "
                 "`python -m sentinel.metrics.weights --out weights/` (make bench does it); for a real suite "
                 f"download the official weights and set score.{key} to their path")
+
+
+def quality(cfg: dict, model: str, model_records: list[dict], cache, enabled_preference) -> dict | None:
+    """One model's quality block (everything but the human component, which needs every model), or
+    None when every one of its jobs failed (nothing to score)."""
+    sc, paths = cfg["score"], cfg["paths"]
+    ok = [r for r in model_records if is_ok(r)]
+    if not ok:
+        return None
+    entry = score_model(ok, Path(paths.images), Path(paths.data), cfg["workload"], sc, cache, enabled_preference)
+    entry["n_failed"] = len(model_records) - len(ok)
+    entry["plumbing"] = any(r["plumbing"] for r in ok)
+    return entry
+
+
+def run(params_path: str | Path = "params.yaml", model: str | None = None) -> dict:
+    """One model's quality file (DVC's `score@<model>`: the images' features and metrics), or, with
+    no model, every model plus the human component into the all-model file (release reruns)."""
+    from sentinel.metrics import compute as metrics, preference  # torch: only when scoring
+
+    cfg = config.load(params_path, sections=("score", "workload", "paths", "model"))
+    sc, paths = cfg["score"], cfg["paths"]
+    if model is not None:
+        check_model(cfg["model"], model)
+        mp = model_paths(paths, model)
+    _check_weights(sc)
     enabled_preference = preference.resolve(sc.preference_models, sc.preference_weights_dir)
-    all_records = read_jsonl(paths.records)
-    records = [r for r in all_records if is_ok(r)]
+    all_records = read_jsonl(mp.records if model is not None else paths.records)
     cache = metrics.FeatureCache(sc.cache_dir or None)
-    images_dir, data_dir = Path(paths.images), Path(paths.data)
-    ratings = human.ratings(sc.human, records, images_dir)
-    result = {"models": {}, "convention": metrics.convention(sc.inception_weights, sc.clip_arch, sc.clip_weights),
-              "environment": environment()}
-    for model in dict.fromkeys(r["model"] for r in records):
-        recs = [r for r in records if r["model"] == model]
-        entry = score_model(recs, images_dir, data_dir, cfg["workload"], sc, cache, enabled_preference)
-        entry["n_failed"] = sum(1 for r in all_records if r["model"] == model and not is_ok(r))
-        entry["human"] = human.summarise(ratings, model, sc.human.seed, sc.bootstrap_samples,
-                                         sc.human.gold_min_accuracy)
-        entry["plumbing"] = any(r["plumbing"] for r in recs)
-        result["models"][model] = entry
-    failed_only = {m: 0 for m in dict.fromkeys(r["model"] for r in all_records) if m not in result["models"]}
-    for r in all_records:
-        if r["model"] in failed_only:
-            failed_only[r["model"]] += 1
-    if failed_only:
-        result["models_without_images"] = failed_only  # every record failed: nothing to score
-    if any(m["plumbing"] for m in result["models"].values()):
-        result["note"] = PLUMBING_NOTE
+    convention = metrics.convention(sc.inception_weights, sc.clip_arch, sc.clip_weights)
+    names = [model] if model is not None else list(dict.fromkeys(r["model"] for r in all_records))
+    entries = {m: quality(cfg, m, [r for r in all_records if r["model"] == m], cache, enabled_preference)
+               for m in names}
+    stats_path = Path(paths.score).parent / "cache_stats.json"
+    if model is not None:
+        out = {"model": model, "quality": entries[model], "convention": convention, "environment": environment()}
+        write_json(mp.score, out)
+        write_json(stats_path.with_name(f"cache_stats.{model}.json"), cache.counters())
+        return out
+    result, ratings = gather.combine(sc, all_records, entries, convention, environment(), Path(paths.images))
     write_jsonl(paths.ratings, ratings)
     write_json(paths.score, result)
-    write_json(Path(paths.score).parent / "cache_stats.json", cache.counters())
+    write_json(stats_path, cache.counters())
     return result

@@ -4,11 +4,20 @@ With `tracking.enabled: false` nothing is logged and every DVC output is unchang
 URI is MLflow's own choice: `MLFLOW_TRACKING_URI` when set, else MLflow's default store
 (sqlite:///mlflow.db in the working directory for MLflow 3). Secrets never reach MLflow: params are
 logged from params.yaml, which holds none, and keys that look like secrets are refused.
+
+A run links back to DVC: its name is the DVC experiment's (`dvc exp run` sets DVC_EXP_NAME), else
+the commit (`git describe --always --dirty`); its tags name the commit, the dvc.lock it came from,
+the suite, the workload and the reference set; each model's nested run holds that model's params
+and the same scalars as reports/metrics.json (CI bounds and n included).
 """
 from __future__ import annotations
 
+import hashlib
+import os
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from sentinel.provenance import git
 
@@ -36,8 +45,8 @@ def log_run(experiment: str, params: dict, metrics: dict[str, float], artifacts:
     if leaked:
         raise ValueError(f"params key {leaked[0]!r} looks like a secret; secrets come from the environment only")
     mlflow.set_experiment(experiment)
-    with mlflow.start_run() as run:
-        mlflow.set_tags({**tags, "git_commit": git("rev-parse", "HEAD")})
+    with mlflow.start_run(run_name=run_name()) as run:
+        mlflow.set_tags({"git_commit": git("rev-parse", "HEAD"), **tags})
         mlflow.log_params({k: str(v)[:6000] for k, v in flat.items()})
         children = children or {}
         flat_children = {f"{c}.{k}": v for c, m in children.items() for k, v in m.items()}
@@ -45,7 +54,40 @@ def log_run(experiment: str, params: dict, metrics: dict[str, float], artifacts:
         for path in artifacts:
             mlflow.log_artifact(str(path))
         for child, child_metrics in children.items():
-            with mlflow.start_run(run_name=child, nested=True):
+            with mlflow.start_run(run_name=f"{run.info.run_name}/{child}", nested=True):
                 mlflow.set_tags({**tags, "model": child})
+                own = {k[len(f"model.{child}."):]: v for k, v in flat.items() if k.startswith(f"model.{child}.")}
+                mlflow.log_params({k: str(v)[:6000] for k, v in own.items()})
                 mlflow.log_metrics({k: float(v) for k, v in child_metrics.items()})
         return run.info.run_id
+
+
+def run_name() -> str:
+    """The DVC experiment's name while `dvc exp run` runs the stage, else the commit it ran at."""
+    return os.environ.get("DVC_EXP_NAME") or git("describe", "--always", "--dirty")
+
+
+def lock_md5(path: str | Path = "dvc.lock", leave_out: str = "report") -> str:
+    """md5 of dvc.lock without the logging stage's own entry: DVC writes that entry only after the
+    stage exits, so the rest is what the logged numbers were made from (recompute it from the
+    experiment's committed dvc.lock to match a run)."""
+    try:
+        lock = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except OSError:
+        return "none"
+    stages = {k: v for k, v in (lock.get("stages") or {}).items() if k != leave_out}
+    return hashlib.md5(yaml.safe_dump(stages, sort_keys=True).encode()).hexdigest()
+
+
+def run_tags(cfg: dict, board: dict) -> dict[str, str]:
+    """What a run's numbers came from, as tags the MLflow UI can filter and compare on."""
+    wl = cfg["workload"]
+    reference = ", ".join(f"{k}={v}" for k, v in sorted(wl.reference.items())) or \
+        f"default ({cfg['paths'].data}/reference/<category>)"
+    tags = {"suite": board["suite"], "plumbing": str(board["plumbing"]), "workload": wl.name,
+            "workload.jobs": wl.jobs, "reference_set": reference, "dvc_lock_md5": lock_md5(),
+            "git_commit": git("rev-parse", "HEAD")}
+    if os.environ.get("DVC_EXP_NAME"):
+        tags["dvc_experiment"] = os.environ["DVC_EXP_NAME"]
+        tags["dvc_exp_baseline"] = os.environ.get("DVC_EXP_BASELINE_REV", tags["git_commit"])
+    return tags

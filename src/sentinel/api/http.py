@@ -1,24 +1,34 @@
-"""HTTP with timeouts and retries: backoff on 429/5xx and network errors, honouring Retry-After.
+"""HTTP with retries inside one deadline: backoff on 429/5xx and network errors, honouring Retry-After.
 
 A Retry-After wait is honoured up to `max_backoff_s`. Every attempt is kept (status or error), so a
-failure is recorded with its cause. Secrets: the API key travels only in the Authorization header; error text that could
-echo it is passed through `redact` before it is kept anywhere.
+failure is recorded with its cause. Each attempt lasts at most `timeout_s` (connect, headers and
+body together; transport.py); all attempts, waits and polls of one job end by the job's deadline.
+Credentials: the `Authorization` header is added only when the target is the vendor origin
+(urls.Fence). Redirects are followed only within the same origin; any other is refused
+(`redirect_refused`), so the key never follows a `Location` elsewhere. Error text is redacted by
+Session.redact in every encoding before it is cut to a snippet, and again by the caller (ApiModel).
 """
 from __future__ import annotations
 
 import email.utils
 import http.client
 import json
-import socket
 import time
-import urllib.error
-import urllib.request
-from dataclasses import dataclass, field
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass
 
+from sentinel.api import transport
+from sentinel.api.transport import Response
+from sentinel.api.urls import Fence, origin
 from sentinel.models.outputs import GenerationFailed
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 5
 BODY_SNIPPET_CHARS = 200
+REDACT_WINDOW_BYTES = 8192  # redact this much of a body *before* cutting the snippet: no half-key survives
+__all__ = ["RetryPolicy", "Session", "Response", "request", "expect_ok", "json_of", "retry_after_s"]
 
 
 @dataclass(frozen=True)
@@ -29,25 +39,32 @@ class RetryPolicy:
     max_backoff_s: float
 
 
-@dataclass
-class Response:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-    attempts: list[str] = field(default_factory=list)
+@dataclass(frozen=True)
+class Session:
+    """What every request of one job shares: the key, where it may go, the caps and the job deadline."""
+    policy: RetryPolicy
+    secret: str
+    fence: Fence
+    max_response_bytes: int
+    deadline: float  # time.monotonic() by which the whole job must be done
+    redact: Callable[[str], str] = str  # redact.Redactor(secret); identity only where no key exists
 
-    def json(self, where: str) -> dict:
-        try:
-            doc = json.loads(self.body)
-        except ValueError as e:
-            raise GenerationFailed(f"malformed JSON from {where}: {e}") from None
-        if not isinstance(doc, dict):
-            raise GenerationFailed(f"malformed JSON from {where}: expected an object, got {type(doc).__name__}")
-        return doc
+    def snippet(self, body: bytes) -> str:
+        """The start of a vendor body for an error message, redacted before it is cut."""
+        return self.redact(body[:REDACT_WINDOW_BYTES].decode("utf-8", "replace"))[:BODY_SNIPPET_CHARS]
+
+    def __repr__(self) -> str:
+        return f"Session(vendor={self.fence.vendor_origin}, secret=***)"
 
 
-def redact(text: str, secret: str) -> str:
-    return text.replace(secret, "***") if secret else text
+def json_of(resp: Response, where: str) -> dict:
+    try:
+        doc = json.loads(resp.body)
+    except (ValueError, RecursionError) as e:  # RecursionError: "[[[[..." nested past Python's limit
+        raise GenerationFailed(f"malformed JSON from {where}: {type(e).__name__}: {e}") from None
+    if not isinstance(doc, dict):
+        raise GenerationFailed(f"malformed JSON from {where}: expected an object, got {type(doc).__name__}")
+    return doc
 
 
 def retry_after_s(value: str | None, now_s: float) -> float | None:
@@ -64,46 +81,65 @@ def retry_after_s(value: str | None, now_s: float) -> float | None:
     return max(0.0, when.timestamp() - now_s)
 
 
-def _attempt(req: urllib.request.Request, timeout_s: float) -> Response:
-    try:
-        with urllib.request.urlopen(req, timeout=timeout_s) as r:
-            return Response(r.status, {k.lower(): v for k, v in r.headers.items()}, r.read())
-    except urllib.error.HTTPError as e:
-        return Response(e.code, {k.lower(): v for k, v in e.headers.items()}, e.read() or b"")
+def _follow(method: str, url: str, data: bytes | None, s: Session, headers: dict) -> Response:
+    """One attempt, following same-origin redirects only (the key is never sent anywhere else)."""
+    for _ in range(MAX_REDIRECTS + 1):
+        target = s.fence.open(url)
+        sent = {**headers, **({"Authorization": f"Bearer {s.secret}"} if s.fence.carries_key(target) else {})}
+        resp = transport.exchange(target, method, sent, data, s.policy.timeout_s,
+                                  min(s.deadline, time.monotonic() + s.policy.timeout_s), s.max_response_bytes)
+        if resp.status not in REDIRECT_STATUSES:
+            return resp
+        nxt = urllib.parse.urljoin(url, resp.headers.get("location", ""))
+        try:
+            there = origin(nxt)
+        except ValueError:
+            there = f"a non-http(s) URL ({urllib.parse.urlsplit(nxt).scheme or 'no'} scheme)"
+        if there != target.origin:
+            raise GenerationFailed(f"redirect_refused: HTTP {resp.status} from {url} to {there}; "
+                                   "only same-origin redirects are followed (the key never leaves the vendor)")
+        if resp.status in (301, 302, 303):
+            method, data = "GET", None
+        url = nxt
+    raise GenerationFailed(f"redirect_refused: more than {MAX_REDIRECTS} redirects from {url}")
 
 
-def request(method: str, url: str, policy: RetryPolicy, secret: str, body: dict | None = None,
-            sleep=time.sleep) -> Response:
+def request(method: str, url: str, s: Session, body: dict | None = None, sleep=time.sleep) -> Response:
     """Send with retries; return the first non-retryable response or raise GenerationFailed with the cause."""
     data = None if body is None else json.dumps(body).encode()
-    headers = {"Authorization": f"Bearer {secret}", "Accept": "application/json"}
-    if data is not None:
-        headers["Content-Type"] = "application/json"
-    attempts: list[str] = []
-    for attempt in range(policy.max_retries + 1):
-        req = urllib.request.Request(url, data=data, headers=headers, method=method)
-        wait = policy.backoff_s * 2 ** attempt
+    headers = {"Accept": "application/json", **({"Content-Type": "application/json"} if data is not None else {})}
+    p, attempts, deadline_hit = s.policy, [], False
+    for attempt in range(p.max_retries + 1):
+        if time.monotonic() >= s.deadline:
+            deadline_hit = True
+            break
+        wait = p.backoff_s * 2 ** attempt
         try:
-            resp = _attempt(req, policy.timeout_s)
-        except (TimeoutError, socket.timeout):
-            attempts.append(f"timeout after {policy.timeout_s} s")
-        except (urllib.error.URLError, http.client.HTTPException, OSError) as e:  # incl. dropped connections
-            attempts.append(redact(f"network error: {getattr(e, 'reason', e)}", secret))
+            resp = _follow(method, url, data, s, headers)
+        except TimeoutError:  # incl. transport.DeadlineExceeded: the attempt's watchdog fired
+            attempts.append(f"timeout after {p.timeout_s} s")
+        except (http.client.HTTPException, OSError, ValueError) as e:  # dropped connections, garbled headers
+            attempts.append(f"network error: {type(e).__name__}: {e}")
         else:
             if resp.status not in RETRY_STATUSES:
                 resp.attempts = attempts + [f"HTTP {resp.status}"]
                 return resp
-            snippet = redact(resp.body[:BODY_SNIPPET_CHARS].decode("utf-8", "replace"), secret)
+            snippet = s.snippet(resp.body)
             attempts.append(f"HTTP {resp.status}: {snippet}".strip())
             asked = retry_after_s(resp.headers.get("retry-after"), time.time())
             wait = wait if asked is None else asked
-        if attempt < policy.max_retries:
-            sleep(min(wait, policy.max_backoff_s))
-    raise GenerationFailed(f"gave up after {len(attempts)} attempts on {method} {url}: " + "; ".join(attempts))
+        if attempt < p.max_retries:
+            wait = min(wait, p.max_backoff_s)
+            if time.monotonic() + wait >= s.deadline:
+                deadline_hit = True
+                break
+            sleep(wait)
+    prefix = "deadline_exceeded: job deadline reached; " if deadline_hit or time.monotonic() >= s.deadline else ""
+    raise GenerationFailed(f"{prefix}gave up after {len(attempts)} attempts on {method} {url}: " + "; ".join(attempts))
 
 
-def expect_ok(resp: Response, where: str, secret: str) -> Response:
+def expect_ok(resp: Response, where: str, s: Session) -> Response:
     if not 200 <= resp.status < 300:
-        snippet = redact(resp.body[:BODY_SNIPPET_CHARS].decode("utf-8", "replace"), secret)
+        snippet = s.snippet(resp.body)
         raise GenerationFailed(f"HTTP {resp.status} from {where}: {snippet}".strip())
     return resp

@@ -12,6 +12,7 @@ stage's records.jsonl row, `timing` its timings.jsonl row (plus `executor`, and 
 """
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
@@ -19,6 +20,8 @@ from sentinel.config import ConfigError, GenerateConfig, ModelConfig
 from sentinel.workloads.jobs import Job
 from sentinel.executors import local, store
 from sentinel.executors.store import ExecutorError, publish
+
+log = logging.getLogger(__name__)
 
 __all__ = ["run_jobs", "publish", "ExecutorError", "EXECUTORS", "LOCAL"]
 
@@ -70,6 +73,6 @@ def run_jobs(cfg: ModelConfig, jobs: list[Job], work: str | Path, settings: Gene
     ordered = store.reconcile(cfg.name, jobs, results)
     n_failed = sum(r["record"]["status"] != "ok" for r in ordered)
     n_resumed = sum(r["resumed"] for r in ordered)
-    print(f"generate[{settings.executor}]: {cfg.name}: {len(ordered)} of {len(jobs)} jobs accounted for "
-          f"({n_resumed} resumed, {len(ordered) - n_resumed} run, {n_failed} failed)", flush=True)
+    log.info("generate[%s]: %s: %d of %d jobs accounted for (%d resumed, %d run, %d failed)", settings.executor,
+             cfg.name, len(ordered), len(jobs), n_resumed, len(ordered) - n_resumed, n_failed)
     return ordered

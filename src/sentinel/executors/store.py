@@ -14,23 +14,58 @@ result list that is shorter than, longer than, or in a different order from the 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 from pathlib import Path
 
+from sentinel.errors import ExecutorError  # noqa: F401 (re-exported: importable here as before)
 from sentinel.config import ModelConfig
 from sentinel.images import load_rgb
 from sentinel.provenance import atomic_write_bytes, atomic_write_text, sha256_bytes, sha256_file, to_json
 from sentinel.workloads.jobs import Job
 
 
-class ExecutorError(RuntimeError):
-    """Generation could not deliver exactly one result per job; the message says which and why."""
+# Model-config keys that never change a pixel or a record: fixing them must invalidate no image.
+# The model's name is not in the recipe either: it is the folder the recipe is filed under.
+PRESENTATION = ("name", "display_name", "licence")
+# Libraries whose version can change the bytes of an image (pipelines, kernels, tokenizer, PNG encoder).
+PIXEL_LIBRARIES = ("torch", "diffusers", "transformers", "accelerate", "safetensors", "open_clip_torch",
+                   "numpy", "pillow")
+
+
+@functools.lru_cache(maxsize=1)
+def _library_versions() -> tuple[tuple[str, str], ...]:
+    import importlib.metadata as md
+
+    out = {}
+    for pkg in PIXEL_LIBRARIES:
+        try:
+            out[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            out[pkg] = "not installed"
+    return tuple(out.items())
+
+
+def library_versions() -> dict[str, str]:
+    """Installed versions of PIXEL_LIBRARIES (read once per process: a fingerprint is taken per job)."""
+    return dict(_library_versions())
+
+
+def recipe(cfg: ModelConfig) -> dict:
+    """What keys a model's images: its config minus presentation, plus the pixel libraries' versions.
+
+    The generate stage depends on this (as outputs/generate/recipes/<model>.json) instead of on the
+    model's params, so a display name or licence fix regenerates nothing, while a step count,
+    scheduler, dtype, batch size or a diffusers upgrade regenerates that model and only it."""
+    config = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in PRESENTATION}
+    return {"config": config, "libraries": library_versions()}
 
 
 def fingerprint(cfg: ModelConfig, job: Job) -> str:
-    """Everything an image depends on; a sidecar with another fingerprint is stale."""
-    payload = {"model": dataclasses.asdict(cfg), "job": job.to_dict()}
+    """Everything an image depends on (its model's recipe and the job); a sidecar with another
+    fingerprint is stale, so a resumed run never reuses an image made with other libraries."""
+    payload = {"recipe": recipe(cfg), "job": job.to_dict()}
     return sha256_bytes(json.dumps(payload, sort_keys=True, default=str).encode())
 
 
@@ -96,13 +131,15 @@ def reconcile(model: str, jobs: list[Job], results: dict[str, dict]) -> list[dic
     return ordered
 
 
-def publish(results: list[dict], work: Path, dest: Path) -> None:
-    """Place each ok job's PNG at dest/<model>/<job_id>.png (hard link when possible, else copy)."""
+def publish(results: list[dict], work: Path, dest: Path, flat: bool = False) -> None:
+    """Place each ok job's PNG at dest/<model>/<job_id>.png, or at dest/<job_id>.png when `flat`
+    (a one-model stage's own folder); hard link when possible, else copy."""
     for res in results:
         rec = res["record"]
         if rec["status"] != "ok":
             continue
-        src, dst = png_path(work, rec["model"], rec["job_id"]), Path(dest) / rec["image"]
+        src = png_path(work, rec["model"], rec["job_id"])
+        dst = Path(dest) / (Path(rec["image"]).name if flat else rec["image"])
         dst.parent.mkdir(parents=True, exist_ok=True)
         dst.unlink(missing_ok=True)
         try:

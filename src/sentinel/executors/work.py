@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 from sentinel.executors.batches import plan_batches
 from sentinel.images import encode_png
+from sentinel.models.protocol import Model
 from sentinel.provenance import sha256_bytes
 from sentinel.workloads.jobs import Job
 
@@ -19,7 +20,7 @@ from sentinel.workloads.jobs import Job
 # driver, which only schedules and writes, never imports torch.
 
 
-def run_batch(model, batch: list[Job]) -> list:
+def run_batch(model: Model, batch: list[Job]) -> list:
     """One image or one GenerationFailed per job; a pipeline error fails these jobs, not the run."""
     from sentinel.models.outputs import GenerationFailed
 
@@ -31,7 +32,7 @@ def run_batch(model, batch: list[Job]) -> list:
         return [GenerationFailed(f"error: {type(e).__name__}: {e}".splitlines()[0])] * len(batch)
 
 
-def make_record(model, job: Job, result) -> tuple[dict, bytes | None]:
+def make_record(model: Model, job: Job, result) -> tuple[dict, bytes | None]:
     """The deterministic record and the PNG bytes (None for a failed job)."""
     from sentinel.models.outputs import GenerationFailed
 
@@ -47,7 +48,7 @@ def make_record(model, job: Job, result) -> tuple[dict, bytes | None]:
             "image": f"{model.cfg.name}/{job.id}.png", "sha256": sha256_bytes(png)}, png
 
 
-def plan(model, jobs: list[Job], pending: set[str]) -> list[list[Job]]:
+def plan(model: Model, jobs: list[Job], pending: set[str]) -> list[list[Job]]:
     """The stage's canonical batches over *all* jobs (sentinel.executors.batches.plan_batches), keeping those
     with a pending job. Batches never depend on what a killed run had finished, so with
     `batch_size > 1` a resumed run computes every image in the same batch as an uninterrupted run."""
@@ -55,9 +56,9 @@ def plan(model, jobs: list[Job], pending: set[str]) -> list[list[Job]]:
     return [b for b in plan_batches(model, jobs) if any(j.id in pending for j in b)]
 
 
-def run_batches(model, batches: list[list[Job]], load_s: float | None, labels: dict) -> Iterator[tuple[dict, bytes | None]]:
+def run_batches(model: Model, batches: list[list[Job]], load_s: float | None, labels: dict) -> Iterator[tuple[dict, bytes | None]]:
     """(result, png) per job, yielded batch by batch; `labels` tag each timing row."""
-    price = getattr(model, "list_price_usd_per_image", None)
+    price = model.cfg.api.list_price_usd_per_image if model.cfg.api else None  # the cost stage prices with it
     for batch in batches:
         t0 = time.perf_counter()
         results = run_batch(model, batch)

@@ -1,5 +1,6 @@
-"""Human evaluation: rubric `human-v2`, simulated raters, statistics and the blind rating app.
+"""Human evaluation: the configured rubric (score.human.rubric), simulated raters, statistics, the rating app.
 
+- rubric.py    the rubric version in force, checked against rubrics/<name>.md
 - simulate.py  labelled simulated raters (smoke suite, statistics tests)
 - stats.py     Bradley–Terry with ties (Davidson), MOS, Krippendorff's alpha, bootstrap CIs
 - summary.py   ratings rows -> the `human` block of outputs/score/metrics.json
@@ -9,16 +10,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sentinel.human.simulate import RUBRIC, simulate
+from sentinel.human import rubric
+from sentinel.human.simulate import simulate
 from sentinel.human.summary import load, summarise, summarise_all
 
-__all__ = ["RUBRIC", "simulate", "load", "ratings", "summarise", "summarise_all"]
+__all__ = ["simulate", "load", "ratings", "summarise", "summarise_all"]
 
 
 def ratings(cfg, records: list[dict], images_dir: Path) -> list[dict]:
-    """score.human.source: `simulated` -> the smoke suite's simulated raters; else a ratings export path."""
+    """score.human.source: `simulated` -> the smoke suite's simulated raters; else a ratings export path.
+    Either way the rows are under the configured rubric (score.human.rubric), or this refuses them."""
     if not 0.0 <= getattr(cfg, "gold_min_accuracy", 0.0) <= 1.0:
         raise ValueError(f"score.human.gold_min_accuracy: must be in [0, 1], got {cfg.gold_min_accuracy}")
+    name = rubric.check(cfg.rubric)
     if cfg.source == "simulated":
-        return simulate(records, images_dir, cfg.raters, cfg.seed)
-    return load(cfg.source)
+        return simulate(records, images_dir, cfg.raters, cfg.seed, name)
+    rows = load(cfg.source)
+    rubric.check_rows(rows, name, str(cfg.source))
+    return rows

@@ -17,7 +17,8 @@ Two simulators:
    from the rating app take. Per image, a crude "has visible structure" signal
 
        q       = min(1, std(luminance) / 64)               in [0, 1]
-       likert  = clip(round(1 + 4*q + N(0, 0.5)), 1, 5)     (rubric human-v2, dimension "overall")
+       likert  = clip(round(1 + 4*q + N(0, 0.5)), 1, 5)     (dimension "overall", labelled with the
+                                                             configured rubric, score.human.rubric)
 
    and, for every pair of models that rendered the same job, a Davidson vote with strengths 4*q
    and tie parameter 0.5. Each rater answers 4 gold items correctly (no lapses). Noise comes from
@@ -33,7 +34,6 @@ import numpy as np
 
 from sentinel.images import decode_rgb
 
-RUBRIC = "human-v2"
 LIKERT_MIN, LIKERT_MAX = 1, 5
 SMOKE_TIE_NU = 0.5
 SMOKE_GOLD_PER_RATER = 4
@@ -79,7 +79,7 @@ def _luma_std(path: Path) -> float:
     return float((rgb @ np.array([0.299, 0.587, 0.114])).std())
 
 
-def _likert_rows(records: list[dict], quality: dict[str, float], raters: int, seed: int) -> list[dict]:
+def _likert_rows(records: list[dict], quality: dict[str, float], raters: int, seed: int, rubric: str) -> list[dict]:
     rows = []
     for rec in records:
         q = quality[rec["sha256"]]
@@ -87,7 +87,7 @@ def _likert_rows(records: list[dict], quality: dict[str, float], raters: int, se
             rng = np.random.default_rng([seed, r, int(rec["sha256"][:16], 16)])
             likert = int(np.clip(round(1 + 4 * q + rng.normal(0.0, 0.5)), LIKERT_MIN, LIKERT_MAX))
             rows.append({"kind": "likert", "rater": f"simulated-{r}", "model": rec["model"], "job_id": rec["job_id"],
-                         "category": rec["category"], "image_sha256": rec["sha256"], "rubric": RUBRIC,
+                         "category": rec["category"], "image_sha256": rec["sha256"], "rubric": rubric,
                          "dimension": "overall", "likert": likert, "simulated": True})
     return rows
 
@@ -109,11 +109,11 @@ def _pairwise_rows(records: list[dict], quality: dict[str, float], raters: int, 
     return rows
 
 
-def simulate(records: list[dict], images_dir: Path, raters: int, seed: int) -> list[dict]:
+def simulate(records: list[dict], images_dir: Path, raters: int, seed: int, rubric: str) -> list[dict]:
     """Likert, pairwise and gold rows from the smoke suite's simulated raters described above."""
     if raters < 1:
         raise ValueError(f"score.human.raters: must be >= 1, got {raters}")
     quality = {rec["sha256"]: min(1.0, _luma_std(images_dir / rec["image"]) / 64.0) for rec in records}
     gold = [{"kind": "gold", "rater": f"simulated-{r}", "category": "gold", "job_id": f"gold-{g}", "correct": True,
              "simulated": True} for r in range(raters) for g in range(SMOKE_GOLD_PER_RATER)]
-    return _likert_rows(records, quality, raters, seed) + _pairwise_rows(records, quality, raters, seed) + gold
+    return _likert_rows(records, quality, raters, seed, rubric) + _pairwise_rows(records, quality, raters, seed) + gold

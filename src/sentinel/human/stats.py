@@ -11,7 +11,8 @@ and nu is fitted jointly with the strengths by maximum likelihood (damped Newton
 A weak Gaussian prior on theta (`BT_RIDGE`, i.e. sd ~ 22 on the log scale) keeps the fit finite
 when a model never wins; with a few hundred votes its effect is below the reported precision.
 Strengths are reported centred (mean theta = 0). Confidence intervals are seeded percentile
-bootstraps over votes (votes resampled with replacement, model refitted).
+bootstraps over votes (votes resampled with replacement, model refitted), at the configured
+level (score.ci_level), through sentinel.metrics.bootstrap.interval.
 
 Mean opinion score: mean over items of the per-item mean rating (raters averaged per item), with a
 seeded percentile-bootstrap CI over items.
@@ -23,6 +24,8 @@ fewer than two ratings are not pairable and are dropped.
 from __future__ import annotations
 
 import numpy as np
+
+from sentinel.metrics.bootstrap import interval
 
 BT_RIDGE = 1e-3
 OUTCOMES = ("a", "b", "tie")
@@ -114,8 +117,9 @@ def fit_bradley_terry(wins: np.ndarray, ties: np.ndarray, max_iter: int = 100) -
     return theta - theta.mean(), (float(np.exp(x[k])) if fit_nu else 0.0)
 
 
-def bradley_terry(votes: list[tuple[int, int, str]], n_models: int, seed: int, n_boot: int = 1000) -> dict:
-    """Strengths, tie parameter and seeded percentile-bootstrap 95 % CIs of the strengths."""
+def bradley_terry(votes: list[tuple[int, int, str]], n_models: int, seed: int, n_boot: int = 1000,
+                  level: float = 0.95) -> dict:
+    """Strengths, tie parameter and seeded percentile-bootstrap CIs (at `level`) of the strengths."""
     if not votes:
         raise ValueError("no pairwise votes to fit")
     wins, ties = vote_counts(votes, n_models)
@@ -136,19 +140,20 @@ def bradley_terry(votes: list[tuple[int, int, str]], n_models: int, seed: int, n
                 bt[a, b] += c
                 bt[b, a] += c
         boot[i] = fit_bradley_terry(bw, bt)[0]
-    lo, hi = np.percentile(boot, [2.5, 97.5], axis=0)
-    return {"strength": theta, "ci95": np.stack([lo, hi], axis=1), "tie_nu": nu, "n_votes": len(votes)}
+    lo, hi = interval(boot, level, axis=0)
+    return {"strength": theta, "ci": np.stack([lo, hi], axis=1), "ci_level": level, "tie_nu": nu,
+            "n_votes": len(votes)}
 
 
-def mos(per_item: list[list[float]], seed: int, n_boot: int = 1000) -> dict:
-    """Mean opinion score (raters averaged per item) with a seeded percentile-bootstrap 95 % CI."""
+def mos(per_item: list[list[float]], seed: int, n_boot: int = 1000, level: float = 0.95) -> dict:
+    """Mean opinion score (raters averaged per item) with a seeded percentile-bootstrap CI at `level`."""
     means = np.array([np.mean(v) for v in per_item if len(v)], dtype=np.float64)
     if means.size == 0:
         raise ValueError("no ratings to summarise")
     rng = np.random.default_rng(seed)
     boot = means[rng.integers(0, means.size, size=(n_boot, means.size))].mean(axis=1)
-    lo, hi = np.percentile(boot, [2.5, 97.5])
-    return {"mean": float(means.mean()), "ci95": [float(lo), float(hi)], "n_items": int(means.size)}
+    lo, hi = interval(boot, level)
+    return {"mean": float(means.mean()), "ci": [lo, hi], "ci_level": level, "n_items": int(means.size)}
 
 
 def _delta2(values: np.ndarray, counts: np.ndarray, level: str) -> np.ndarray:

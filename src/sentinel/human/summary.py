@@ -1,8 +1,8 @@
 """The human component of `score`: ratings rows -> one summary block per model.
 
 Rows (JSONL, from the simulator or `python -m sentinel.human.app export`) have a `kind`:
-  likert    rater, model, job_id, category, image_sha256, dimension, likert (1-5), simulated
-  pairwise  rater, category, job_id, model_a, model_b, outcome (a | b | tie), simulated
+  likert    rater, model, job_id, category, image_sha256, dimension, likert (1-5), rubric, simulated
+  pairwise  rater, category, job_id, model_a, model_b, outcome (a | b | tie), rubric, simulated
   gold      rater, category, job_id, correct (bool), simulated    (gold and attention-check items)
 Raters whose gold accuracy is below `gold_min_accuracy` are excluded from everything, and counted.
 """
@@ -17,7 +17,6 @@ import numpy as np
 
 from sentinel.provenance import read_jsonl
 from sentinel.human import stats
-from sentinel.human.simulate import RUBRIC
 
 REQUIRED = {"likert": ("rater", "model", "job_id", "category", "image_sha256", "dimension", "likert"),
             "pairwise": ("rater", "category", "job_id", "model_a", "model_b", "outcome"),
@@ -94,12 +93,12 @@ def _alpha_pairwise(pairwise: list[dict]) -> float | None:
         return None
 
 
-def _block(rows: list[dict], models: list[str], seed: int, n_boot: int) -> dict:
+def _block(rows: list[dict], models: list[str], seed: int, n_boot: int, level: float) -> dict:
     """MOS per model, BT per model and alpha, for one slice (overall or a category)."""
     likert = [r for r in rows if r["kind"] == "likert" and r["dimension"] == "overall"]
     votes = [(models.index(r["model_a"]), models.index(r["model_b"]), r["outcome"])
              for r in rows if r["kind"] == "pairwise"]
-    bt = stats.bradley_terry(votes, len(models), seed, n_boot) if votes and len(models) > 1 else None
+    bt = stats.bradley_terry(votes, len(models), seed, n_boot, level) if votes and len(models) > 1 else None
     out = {"krippendorff_alpha": _alpha(likert),
            "krippendorff_alpha_pairwise": _alpha_pairwise([r for r in rows if r["kind"] == "pairwise"]),
            "models": {}}
@@ -110,19 +109,19 @@ def _block(rows: list[dict], models: list[str], seed: int, n_boot: int) -> dict:
                 per_item.setdefault((r["image_sha256"], r["job_id"]), []).append(r["likert"])
         block = {"n_ratings": sum(map(len, per_item.values()))}
         if per_item:
-            mos = stats.mos([v for _, v in sorted(per_item.items())], seed, n_boot)
-            block.update(likert_mean=round(mos["mean"], 6), likert_ci95=[round(x, 6) for x in mos["ci95"]],
+            mos = stats.mos([v for _, v in sorted(per_item.items())], seed, n_boot, level)
+            block.update(likert_mean=round(mos["mean"], 6), likert_ci=[round(x, 6) for x in mos["ci"]],
                          n_images=mos["n_items"])
         if bt is not None:
             block.update(bt_strength=round(float(bt["strength"][i]), 6),
-                         bt_ci95=[round(float(x), 6) for x in bt["ci95"][i]],
+                         bt_ci=[round(float(x), 6) for x in bt["ci"][i]],
                          bt_n_votes=sum(1 for a, b, _ in votes if i in (a, b)), bt_tie_nu=round(bt["tie_nu"], 6))
         out["models"][m] = block
     return out
 
 
 @lru_cache(maxsize=4)
-def _summarise_cached(rows_json: str, seed: int, n_boot: int, gold_min_accuracy: float) -> dict:
+def _summarise_cached(rows_json: str, seed: int, n_boot: int, gold_min_accuracy: float, level: float) -> dict:
     rows = json.loads(rows_json)
     excluded = excluded_raters(rows, gold_min_accuracy)
     kept = [r for r in rows if r["rater"] not in excluded]
@@ -132,23 +131,33 @@ def _summarise_cached(rows_json: str, seed: int, n_boot: int, gold_min_accuracy:
     models = sorted({r["model"] for r in kept if r["kind"] == "likert"}
                     | {r[k] for r in kept if r["kind"] == "pairwise" for k in ("model_a", "model_b")})
     categories = sorted({r["category"] for r in kept if r["kind"] != "gold"})
-    return {"overall": _block(kept, models, seed, n_boot),
-            "categories": {c: _block([r for r in kept if r.get("category") == c], models, seed, n_boot)
+    return {"overall": _block(kept, models, seed, n_boot, level),
+            "categories": {c: _block([r for r in kept if r.get("category") == c], models, seed, n_boot, level)
                            for c in categories},
             "n_raters": len({r["rater"] for r in kept}), "n_excluded_raters": len(excluded),
             "simulated": bool(rows) and all(r.get("simulated", False) for r in rows)}
 
 
-def summarise_all(rows: list[dict], seed: int, n_boot: int = 1000, gold_min_accuracy: float = 0.8) -> dict:
+def summarise_all(rows: list[dict], seed: int, n_boot: int = 1000, gold_min_accuracy: float = 0.8,
+                  level: float = 0.95) -> dict:
     if not rows:
         raise ValueError("no ratings to summarise")
     key = json.dumps(rows, sort_keys=True)
-    return _summarise_cached(key, seed, n_boot, gold_min_accuracy)
+    return _summarise_cached(key, seed, n_boot, gold_min_accuracy, level)
 
 
-def summarise(rows: list[dict], model: str, seed: int, n_boot: int = 1000, gold_min_accuracy: float = 0.8) -> dict:
-    """The `human` block of one model in outputs/score/metrics.json."""
-    s = summarise_all(rows, seed, n_boot, gold_min_accuracy)
+def rubric_of(rows: list[dict]) -> str | None:
+    """The one rubric the ratings were collected under (None for rows that predate per-row rubrics)."""
+    found = sorted({r["rubric"] for r in rows if r.get("rubric") is not None})
+    if len(found) > 1:
+        raise ValueError(f"ratings mix rubrics {found}: summarise one rubric version at a time")
+    return found[0] if found else None
+
+
+def summarise(rows: list[dict], model: str, seed: int, n_boot: int = 1000, gold_min_accuracy: float = 0.8,
+              level: float = 0.95) -> dict:
+    """The `human` block of one model in outputs/score/metrics.json; intervals at `level` (score.ci_level)."""
+    s = summarise_all(rows, seed, n_boot, gold_min_accuracy, level)
     if model not in s["overall"]["models"]:
         raise ValueError(f"no ratings for model {model!r} (rated: {sorted(s['overall']['models'])})")
     block = dict(s["overall"]["models"][model])
@@ -160,6 +169,6 @@ def summarise(rows: list[dict], model: str, seed: int, n_boot: int = 1000, gold_
                  krippendorff_alpha_pairwise=s["overall"]["krippendorff_alpha_pairwise"],
                  krippendorff_pairwise_level="ordinal (+1 / tie 0 / -1)", n_raters=s["n_raters"],
                  n_excluded_raters=s["n_excluded_raters"], gold_min_accuracy=gold_min_accuracy,
-                 bt_tie_model="davidson", simulated=s["simulated"], rubric=RUBRIC,
+                 bt_tie_model="davidson", simulated=s["simulated"], rubric=rubric_of(rows), ci_level=level,
                  ratings_sha256=hashlib.sha256(json.dumps(rows, sort_keys=True).encode()).hexdigest())
     return block

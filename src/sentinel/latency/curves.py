@@ -1,9 +1,11 @@
 """Plot data from the latency results, as CSV for `dvc plots` (and for the report to draw).
 
-cdf.csv:  model, latency_s, cumulative_fraction  -- warm latency CDF per model; a miss never
-          appears as a point, so a model with misses tops out below 1.0.
+cdf.csv:  model, latency_s, cumulative_fraction  -- latency CDF per model over the whole job set
+          (cold starts included); a miss never appears as a point, so a model with misses tops out
+          below 1.0.
 load.csv: model, target_rate_rps, offered_rate_rps, achieved_rate_rps, latency_p50_s, latency_p99_s,
-          goodput_fraction, failure_rate  -- latency against offered load (empty cell: +inf)
+          goodput_fraction, failure_rate  -- the capacity probes: latency against offered load
+          (achieved = the client's actual send rate; empty cell: +inf)
 """
 from __future__ import annotations
 

@@ -9,7 +9,9 @@ Errors, timeouts and rejections (429) are misses: +inf in the sample, never drop
     result = load.open_loop(send, schedules.poisson(50.0, 500, seed=0), timeout_s=5.0, workers=64)
     result = load.closed_loop(send, n=500, concurrency=4, timeout_s=5.0)
 
-`send(i, timeout_s)` performs request i and returns "" on success or the reason it missed.
+`send(i, timeout_s)` performs request i and returns "" on success or the reason it missed, or a
+dict {"reason": ..., **fields} whose fields go into that request's row (`LoadResult.rows`).
+The rate search over such runs lives in capacity.py.
 """
 from __future__ import annotations
 
@@ -24,7 +26,8 @@ from urllib.parse import urlsplit
 
 from sentinel.latency.schedules import offered_rate_rps
 
-Send = Callable[[int, float], str]
+Send = Callable[[int, float], "str | dict"]  # "" / reason, or {"reason": ..., **fields for the row}
+Stop = Callable[[dict], bool]  # given each finished row: stop sending the rest?
 LEAD_S = 0.05  # the schedule starts this long after the workers are ready
 SPIN_S = 0.0005  # sleep until this close to the due time, then spin: sleep() overshoots
 
@@ -37,6 +40,8 @@ class LoadResult:
     lags_s: list[float]  # actual send - scheduled send (client-side delay)
     misses: list[dict] = field(default_factory=list)  # [{index, reason}]
     duration_s: float = math.nan  # first scheduled send -> last completion
+    rows: list[dict | None] = field(default_factory=list)  # per request; times in s from the origin
+    stopped_early: bool = False  # a Stop said so: requests after it were never sent (and are dropped)
 
     @property
     def achieved_rate_rps(self) -> float:
@@ -50,21 +55,26 @@ def _wait_until(t: float) -> None:
         pass
 
 
-def _one(send: Send, i: int, due: float, timeout_s: float, out: LoadResult) -> float:
-    """Send request i (due at perf_counter time `due`), record latency/lag/miss; return finish."""
+def _one(send: Send, i: int, due: float, origin: float, timeout_s: float, out: LoadResult) -> dict:
+    """Send request i (due at perf_counter time `due`), record latency/lag/miss and its row."""
     start = time.perf_counter()
     try:
-        reason = send(i, timeout_s)
+        got = send(i, timeout_s)
     except Exception as e:  # noqa: BLE001 - a crashing request is a miss, never a lost sample
-        reason = f"{type(e).__name__}: {e}"
+        got = f"{type(e).__name__}: {e}"
     finish = time.perf_counter()
+    extra = dict(got) if isinstance(got, dict) else {"reason": got}
+    reason = extra.pop("reason")
     if not reason and finish - due > timeout_s:
         reason = f"timeout: {finish - due:.3f} s from the scheduled send > timeout_s={timeout_s}"
     out.latencies_s[i] = math.inf if reason else finish - due
     out.lags_s[i] = start - due
     if reason:
         out.misses.append({"index": i, "reason": reason})
-    return finish
+    row = {"index": i, "scheduled_s": due - origin, "sent_s": start - origin, "done_s": finish - origin,
+           "latency_s": out.latencies_s[i], "ok": not reason, "reason": reason, **extra}
+    out.rows[i] = row
+    return row
 
 
 def _run_workers(n_workers: int, body: Callable[[], None]) -> float:
@@ -96,16 +106,18 @@ def _claim(lock: threading.Lock, counter: itertools.count, n: int) -> Iterator[i
         yield i
 
 
-def open_loop(send: Send, offsets_s: Sequence[float], timeout_s: float, workers: int) -> LoadResult:
+def open_loop(send: Send, offsets_s: Sequence[float], timeout_s: float, workers: int,
+              stop: Stop | None = None) -> LoadResult:
     """Send request i at offsets_s[i] whatever happened to earlier requests. `workers` threads
     take requests in schedule order; if all are busy a request goes out late, and that lateness
-    is in its latency (and in lags_s), so a client bottleneck cannot flatter the server."""
+    is in its latency (and in lags_s), so a client bottleneck cannot flatter the server. Once
+    `stop(row)` is true for a finished request, nothing more is sent (a probe already failed)."""
     n = len(offsets_s)
     if n < 1 or workers < 1 or any(b < a for a, b in zip(offsets_s, offsets_s[1:])):
         raise ValueError(f"open_loop: need >= 1 sorted offsets and workers >= 1, got {n} offsets, "
                          f"workers={workers}")
-    out = LoadResult("open-loop", offered_rate_rps(offsets_s), [math.nan] * n, [math.nan] * n)
-    lock, counter, t0, last = threading.Lock(), itertools.count(), [math.nan], [0.0]
+    out = LoadResult("open-loop", offered_rate_rps(offsets_s), [math.nan] * n, [math.nan] * n, rows=[None] * n)
+    lock, counter, t0, last, halt = threading.Lock(), itertools.count(), [math.nan], [0.0], threading.Event()
 
     def body() -> None:
         with lock:
@@ -114,14 +126,28 @@ def open_loop(send: Send, offsets_s: Sequence[float], timeout_s: float, workers:
         for i in _claim(lock, counter, n):
             due = t0[0] + offsets_s[i]
             _wait_until(due)
-            finish = _one(send, i, due, timeout_s, out)
+            if halt.is_set():
+                return
+            row = _one(send, i, due, t0[0], timeout_s, out)
             with lock:
-                last[0] = max(last[0], finish)
+                last[0] = max(last[0], t0[0] + row["done_s"])
+                if stop is not None and stop(row):
+                    halt.set()
 
     _run_workers(min(workers, n), body)
     out.duration_s = last[0] - (t0[0] + offsets_s[0])
+    if halt.is_set():
+        _drop_unsent(out)
     out.misses.sort(key=lambda m: m["index"])
     return out
+
+
+def _drop_unsent(out: LoadResult) -> None:
+    keep = [i for i, row in enumerate(out.rows) if row is not None]
+    out.latencies_s = [out.latencies_s[i] for i in keep]
+    out.lags_s = [out.lags_s[i] for i in keep]
+    out.rows = [out.rows[i] for i in keep]
+    out.stopped_early = True
 
 
 def closed_loop(send: Send, n: int, concurrency: int, timeout_s: float) -> LoadResult:
@@ -129,14 +155,14 @@ def closed_loop(send: Send, n: int, concurrency: int, timeout_s: float) -> LoadR
     (the scheduled time *is* that moment, so lag is ~0 by construction)."""
     if n < 1 or concurrency < 1:
         raise ValueError(f"closed_loop: need n >= 1 and concurrency >= 1, got n={n}, concurrency={concurrency}")
-    out = LoadResult("closed-loop", None, [math.nan] * n, [math.nan] * n)
-    lock, counter, last = threading.Lock(), itertools.count(), [0.0]
+    out = LoadResult("closed-loop", None, [math.nan] * n, [math.nan] * n, rows=[None] * n)
+    lock, counter, last, origin = threading.Lock(), itertools.count(), [0.0], time.perf_counter()
 
     def body() -> None:
         for i in _claim(lock, counter, n):
-            finish = _one(send, i, time.perf_counter(), timeout_s, out)
+            row = _one(send, i, time.perf_counter(), origin, timeout_s, out)
             with lock:
-                last[0] = max(last[0], finish)
+                last[0] = max(last[0], origin + row["done_s"])
 
     t_start = _run_workers(min(concurrency, n), body)
     out.duration_s = last[0] - t_start
@@ -169,29 +195,3 @@ def http_sender(url: str, path: str, timeout_s: float, method: str = "GET") -> S
         return "" if resp.status == 200 else f"HTTP {resp.status}"
 
     return send
-
-
-def search_max_rate(probe: Callable[[float], bool], lo_rps: float, hi_rps: float, steps: int) -> dict:
-    """Highest offered rate in [lo_rps, hi_rps] at which `probe(rate)` (one open-loop run: "does
-    it meet the SLO?") holds, by bisection. Assumes meeting the SLO gets no easier with load.
-    Returns {max_rate_meeting_slo_rps, bracket_rps, censored, probes_rps}: None when even lo fails;
-    hi with censored=True when hi passes (the true maximum is at least hi)."""
-    if not 0 < lo_rps < hi_rps or steps < 0:
-        raise ValueError(f"search: need 0 < low < high and steps >= 0, got [{lo_rps}, {hi_rps}], steps={steps}")
-    tried: list[tuple[float, bool]] = []
-
-    def ok(rate: float) -> bool:
-        tried.append((rate, probe(rate)))
-        return tried[-1][1]
-
-    best, censored = None, False
-    if ok(lo_rps):
-        if ok(hi_rps):
-            best, censored = hi_rps, True
-        else:
-            for _ in range(steps):
-                mid = (lo_rps + hi_rps) / 2
-                lo_rps, hi_rps = (mid, hi_rps) if ok(mid) else (lo_rps, mid)
-            best = lo_rps
-    return {"max_rate_meeting_slo_rps": best, "censored": censored,
-            "probes": [{"offered_rate_rps": r, "meets_slo": m} for r, m in tried]}

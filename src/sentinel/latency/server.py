@@ -1,39 +1,36 @@
-"""A minimal model server on loopback: one pipeline, one lock, stdlib HTTP only.
+"""The model as a Ray Serve deployment: one per model, behind Serve's HTTP ingress on loopback.
 
-    python -m sentinel.latency.server --params params.yaml --model tiny-sd [--host 127.0.0.1] [--port 0]
+    app = server.application(model_cfg, cfg)   # bound deployment; serve.run(app, route_prefix="/NAME")
+    POST /NAME  body: a job's fields as JSON  -> 200 image/png
 
-Loads the model, binds, then prints exactly one line `READY http://HOST:PORT` to stdout.
-  GET  /healthz      -> 200 {"model": NAME, "ready": true, "weight_load_s": SECONDS}
-  POST /v1/generate  -> 200 image/png (header X-Compute-Seconds); body: a job's fields as JSON
-Bad JSON or a missing/invalid field -> 400 {"error": ..., "field": ...}; unknown path -> 404.
-Self-hosted inference is serialised with a lock, so concurrent requests queue (and that queueing is
-latency). A `source: api` model is a vendor adapter: the server is then a loopback gateway that
-forwards concurrently (the vendor queues), so the same client measures vendor models end to end.
-SIGTERM exits cleanly with status 0.
+Each replica builds the pipeline exactly as the generate stage does (sentinel.models.loader.load),
+so its PNG must be the generate stage's bytes. Self-hosted replicas take one request at a time
+(max_ongoing_requests=1): Serve's router queues the rest, and that queueing is latency. A `source:
+api` model is a vendor adapter: its replica forwards concurrently (the vendor queues), so the same
+client measures vendor models end to end. Autoscaling may go to zero replicas: the next request
+then pays the replica start (process, weight load, first inference), which is a cold start.
+Response headers say who served it and when the replica became ready:
+  X-Compute-Seconds, X-Replica, X-Replica-Ready-Unix (wall clock), X-Weight-Load-Seconds.
+Bad JSON or a missing/invalid field -> 400 {"error": ..., "field": ...}.
 """
 from __future__ import annotations
 
-import argparse
-import contextlib
+import asyncio
 import ipaddress
 import json
 import math
-import signal
-import socket
-import sys
-import threading
+import os
+import re
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from sentinel.images import encode_png
 from sentinel.workloads.jobs import COLUMNS, Job
 
-GENERATE_PATH = "/v1/generate"
-HEALTH_PATH = "/healthz"
-MAX_BODY_BYTES = 1 << 20
 MAX_SIDE_PX = 4096
 MAX_SEED = 2**64 - 1
+MAX_CONCURRENT_API = 64  # a vendor adapter forwards this many at once; the vendor queues beyond
 
 
 def check_loopback(host: str) -> str:
@@ -100,139 +97,75 @@ def job_from_payload(data: Any) -> Job:
                steps=_int_field(data, "steps", 1, 1000), guidance=float(guidance))
 
 
-class Handler(BaseHTTPRequestHandler):
-    server_version = "sentinel-latency/1"
-    disable_nagle_algorithm = True  # headers and PNG go in separate writes; never wait on delayed ACK
-    server: "ModelServer"
+def failure_status(e: Exception) -> int:
+    """A vendor's rate limit stays a 429 (the client counts rejections by cause); another vendor
+    failure is 502 (bad gateway); a failure in our own inference is 500."""
+    m = re.search(r"\bHTTP (\d{3})\b", str(e))
+    if m is None:
+        return 500
+    return 429 if m.group(1) == "429" else 502
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        pass  # per-request logging to stderr would add client-visible latency
 
-    def _send(self, status: int, body: bytes, content_type: str, headers: dict | None = None) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.end_headers()
+class ModelReplica:
+    """One Serve replica: the pipeline, loaded once; __call__ serves one job as PNG bytes."""
+
+    def __init__(self, model_cfg: Any):
+        from sentinel.models import loader  # heavy (torch): only inside the replica process
+
+        t0 = time.perf_counter()
+        self.model = loader.load(model_cfg)
+        self.weight_load_s = time.perf_counter() - t0
+        self.replica = f"{model_cfg.name}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.pool = ThreadPoolExecutor(max_workers=1 if model_cfg.source != "api" else MAX_CONCURRENT_API)
+        self.ready_unix = time.time()
+
+    def _json(self, status: int, obj: dict):
+        from starlette.responses import Response
+
+        return Response(json.dumps(obj).encode("utf-8"), status_code=status, media_type="application/json")
+
+    def __call__(self, body: bytes):
+        from starlette.responses import Response
+
+        from sentinel.images import encode_png
+
         try:
-            self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up (timeout); nothing left to tell it
-
-    def _json(self, status: int, obj: dict) -> None:
-        self._send(status, json.dumps(obj).encode("utf-8"), "application/json")
-
-    def _not_found(self) -> None:
-        self._json(404, {"error": f"unknown path {self.command} {self.path} "
-                                  f"(valid: GET {HEALTH_PATH}, POST {GENERATE_PATH})"})
-
-    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
-        if self.path != HEALTH_PATH:
-            return self._not_found()
-        self._json(200, {"model": self.server.model_name, "ready": True,
-                         "weight_load_s": round(self.server.weight_load_s, 6)})
-
-    def _read_body(self) -> bytes | None:
-        length = self.headers.get("Content-Length")
-        if length is None or not length.isdigit():
-            self._json(411, {"error": "Content-Length: missing or invalid", "field": "Content-Length"})
-            return None
-        if int(length) > MAX_BODY_BYTES:
-            self._json(413, {"error": f"body: larger than {MAX_BODY_BYTES} bytes", "field": "body"})
-            return None
-        return self.rfile.read(int(length))
-
-    def do_POST(self) -> None:  # noqa: N802 - stdlib naming
-        if self.path != GENERATE_PATH:
-            return self._not_found()
-        raw = self._read_body()
-        if raw is None:
-            return
-        try:
-            job = job_from_payload(json.loads(raw))
+            job = job_from_payload(json.loads(body))
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
             return self._json(400, {"error": f"body: not valid JSON ({e})", "field": "body"})
         except BadRequest as e:
             return self._json(400, {"error": str(e), "field": e.field})
+        t0 = time.perf_counter()
         try:
-            png, compute_s, queue_s = self.server.generate_png(job)
-        except Exception as e:  # noqa: BLE001 - report any inference failure to the client
-            return self._json(500, {"error": f"generation failed: {type(e).__name__}: {e}"})
-        self._send(200, png, "image/png", {"X-Compute-Seconds": f"{compute_s:.6f}",
-                                           "X-Queue-Seconds": f"{queue_s:.6f}"})
-
-
-class ModelServer(ThreadingHTTPServer):
-    daemon_threads = True  # an in-flight inference never blocks shutdown
-
-    def __init__(self, address: tuple[str, int], model, model_name: str, serial: bool = True):
-        if ":" in address[0]:
-            self.address_family = socket.AF_INET6
-        super().__init__(address, Handler)
-        self.model, self.model_name = model, model_name
-        self.lock = threading.Lock() if serial else contextlib.nullcontext()
-        self.weight_load_s = math.nan  # set by main(): loader.load() wall time, for cold-start breakdown
-
-    @property
-    def url(self) -> str:
-        host, port = self.server_address[:2]
-        return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
-
-    def generate_png(self, job: Job) -> tuple[bytes, float, float]:
-        """PNG bytes, compute seconds (under the lock) and seconds spent waiting for the lock."""
-        t_wait = time.perf_counter()
-        with self.lock:
-            t0 = time.perf_counter()
             png = encode_png(self.model.generate(job))
-            t1 = time.perf_counter()
-        return png, t1 - t0, t0 - t_wait
+        except Exception as e:  # noqa: BLE001 - report any inference failure to the client
+            return self._json(failure_status(e), {"error": f"generation failed: {type(e).__name__}: {e}"})
+        headers = {"X-Compute-Seconds": f"{time.perf_counter() - t0:.6f}", "X-Replica": self.replica,
+                   "X-Replica-Ready-Unix": f"{self.ready_unix:.6f}",
+                   "X-Weight-Load-Seconds": f"{self.weight_load_s:.6f}"}
+        return Response(png, media_type="image/png", headers=headers)
 
 
-def _on_sigterm(signum: int, frame: Any) -> None:
-    raise SystemExit(0)
+def application(model_cfg: Any, *, min_replicas: int, max_replicas: int, downscale_delay_s: float,
+                replica_cpus: float, name: str | None = None):
+    """The bound Serve application for one model, autoscaling in [min_replicas, max_replicas]."""
+    from ray import serve
+
+    serial = model_cfg.source != "api"
+    autoscaling = {"min_replicas": min_replicas, "initial_replicas": min_replicas, "max_replicas": max_replicas,
+                   "target_ongoing_requests": 1 if serial else MAX_CONCURRENT_API // 2,
+                   "upscale_delay_s": 0.0, "downscale_delay_s": downscale_delay_s,
+                   "look_back_period_s": 1.0}  # react within a second (Serve warns it is < its 10 s metrics interval)
+    deployment = serve.deployment(
+        name=name or model_cfg.name, max_ongoing_requests=1 if serial else MAX_CONCURRENT_API,
+        max_queued_requests=-1, autoscaling_config=autoscaling,
+        ray_actor_options={"num_cpus": replica_cpus if serial else 0.0})
+    return deployment(_Replica).bind(model_cfg)
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m sentinel.latency.server", description=__doc__.split("\n")[0])
-    parser.add_argument("--params", required=True, help="params.yaml to read the model section from")
-    parser.add_argument("--model", required=True, help="model name (a key of the model section)")
-    parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=0, help="port; 0 lets the OS choose (default)")
-    return parser.parse_args(argv)
+class _Replica(ModelReplica):
+    """ModelReplica as Serve's ingress: Serve passes the starlette Request to __call__."""
 
-
-def main(argv: list[str] | None = None) -> int:
-    signal.signal(signal.SIGTERM, _on_sigterm)
-    args = parse_args(argv)
-    try:
-        host = check_loopback(args.host)
-    except ValueError as e:
-        print(f"error: --{e}", file=sys.stderr)
-        return 2
-    from sentinel import config
-    from sentinel.models import loader  # heavy (torch); only after the cheap checks
-
-    try:
-        configs = config.load(args.params, sections=("model",))["model"]
-    except config.ConfigError as e:
-        print(f"error: --params: {e}", file=sys.stderr)
-        return 2
-    if args.model not in configs:
-        print(f"error: --model: {args.model!r} is not in {args.params} (valid: {', '.join(configs)})",
-              file=sys.stderr)
-        return 2
-    t_load = time.perf_counter()
-    model = loader.load(configs[args.model])
-    server = ModelServer((host, args.port), model, args.model, serial=configs[args.model].source != "api")
-    server.weight_load_s = time.perf_counter() - t_load
-    try:
-        print(f"READY {server.url}", flush=True)
-        server.serve_forever()
-    finally:
-        server.server_close()
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    async def __call__(self, request):  # type: ignore[override]
+        body = await request.body()
+        return await asyncio.get_running_loop().run_in_executor(self.pool, ModelReplica.__call__, self, body)

@@ -1,148 +1,188 @@
-"""One model behind its own server process: cold start, warm latency, latency under load.
+"""One model on Ray Serve: calibrate, replay every job on the workload's trace, search capacity.
 
-    measure_model("params.yaml", "tiny-sd", jobs, cfg, expected_sha256)  # -> the per-model dict
+    measure_model("params.yaml", "tiny-sd", jobs, cfg, expected_sha256, arrival_s=wl.arrival_s)
+    # -> (the per-model dict for latency.json, one row per job for requests.jsonl)
 
-Order: spawn the server and time spawn -> READY -> first image (cold start, split into process
-start, weight load as the server reports it in /healthz, and first inference); then `requests`
-closed-loop warm requests at `concurrency`; then open-loop runs at `load_fractions` of the warm
-capacity, and a bisection for the highest rate whose `slo_percentile` stays within `slo_s`.
+Order: deploy the model (autoscaling from `min_replicas`, usually zero); `requests` closed-loop
+requests measure the warm service time (the first of them is a cold start); the workload's own
+arrival trace (or a seeded Poisson/gamma schedule) is time-scaled so the offered rate is
+`target_utilisation` x max_replicas / service time; with `idle_start` the trace waits for zero
+replicas, so its first request pays a replica start as after a quiet spell in production; then
+every job is sent open loop, timed from its scheduled send to the last byte; last, the capacity
+search (capacity.py) between `search_fractions` of warm capacity, with steady-state probes.
 """
 from __future__ import annotations
 
-import json
 import math
 import time
-import urllib.request
 from collections.abc import Mapping, Sequence
 
+import numpy as np
+
+from sentinel import config
 from sentinel.config import LatencyConfig
 from sentinel.workloads.jobs import Job
-from sentinel.latency import load, schedules, stats
-from sentinel.latency.client import ServerProcess, check, post_job
-from sentinel.latency.server import HEALTH_PATH, check_loopback
-
-BLENDED = (50, 90, 95, 99)
+from sentinel.latency import capacity, load, schedules, stats
+from sentinel.latency.client import check, post_job
+from sentinel.latency.schedules import KINDS
+from sentinel.latency.server import check_loopback
+from sentinel.latency.summary import cold_figures, json_s, summarize_rows
 
 
 def validate(cfg: LatencyConfig) -> None:
     """Refuse a latency config that cannot be measured, naming the key."""
     check_loopback(cfg.host)
-    positive = {"requests": cfg.requests, "timeout_s": cfg.timeout_s, "startup_timeout_s": cfg.startup_timeout_s,
-                "concurrency": cfg.concurrency, "slo_s": cfg.slo_s, "workers": cfg.workers,
-                "load_requests": cfg.load_requests, "burst_cv": cfg.burst_cv}
+    positive = {k: getattr(cfg, k) for k in (
+        "timeout_s", "startup_timeout_s", "slo_s", "burst_cv", "target_utilisation", "requests", "workers",
+        "num_cpus", "replica_cpus", "max_replicas", "probe_min_requests", "probe_min_duration_s",
+        "client_lag_bound_s")} | {f"slo_s_by_model.{k}": v for k, v in cfg.slo_s_by_model.items()}
     for key, value in positive.items():
         if not (math.isfinite(value) and value > 0):
             raise ValueError(f"latency.{key}: must be > 0, got {value!r}")
+    for key in ("downscale_delay_s", "probe_warmup_s", "sample_per_category", "min_replicas", "search_steps"):
+        if not getattr(cfg, key) >= 0:
+            raise ValueError(f"latency.{key}: must be >= 0, got {getattr(cfg, key)!r}")
     if not 0 < cfg.slo_percentile <= 100:
         raise ValueError(f"latency.slo_percentile: must be in (0, 100], got {cfg.slo_percentile!r}")
-    if not 0 <= cfg.cold_start_rate <= 1:
-        raise ValueError(f"latency.cold_start_rate: must be in [0, 1], got {cfg.cold_start_rate!r}")
-    if cfg.arrival not in ("poisson", "gamma"):
-        raise ValueError(f"latency.arrival: unknown {cfg.arrival!r} (valid: poisson, gamma)")
-    if any(not (math.isfinite(f) and f > 0) for f in cfg.load_fractions):
-        raise ValueError(f"latency.load_fractions: each must be > 0, got {list(cfg.load_fractions)}")
+    if cfg.arrival not in KINDS:
+        raise ValueError(f"latency.arrival: unknown {cfg.arrival!r} (valid: {', '.join(KINDS)})")
+    if cfg.min_replicas > cfg.max_replicas or cfg.max_replicas * cfg.replica_cpus > cfg.num_cpus:
+        raise ValueError(f"latency.max_replicas: need min_replicas <= max_replicas and max_replicas x replica_cpus "
+                         f"<= num_cpus, got {cfg.min_replicas}, {cfg.max_replicas}, {cfg.replica_cpus}, {cfg.num_cpus}")
+    unknown = sorted(set(cfg.slo_s_by_model) - set(config.choices("model")))
+    if unknown:
+        raise ValueError(f"latency.slo_s_by_model.{unknown[0]}: unknown model (valid: {', '.join(config.choices('model'))})")
     lo_hi = cfg.search_fractions
-    if len(lo_hi) != 2 or not 0 < lo_hi[0] < lo_hi[1] or cfg.search_steps < 0:
-        raise ValueError(f"latency.search_fractions: need [low, high] with 0 < low < high and search_steps >= 0, "
-                         f"got {list(lo_hi)}, search_steps={cfg.search_steps}")
+    if len(lo_hi) != 2 or not 0 < lo_hi[0] < lo_hi[1]:
+        raise ValueError(f"latency.search_fractions: need [low, high] with 0 < low < high, got {list(lo_hi)}")
 
 
-def json_s(x: float) -> float | None:
-    """Seconds for JSON: microsecond rounding (monotone, so order is kept); a miss (+inf) -> null."""
-    return None if math.isinf(x) else round(x, 6)
+def slo_for(cfg: LatencyConfig, model: str) -> float:
+    return cfg.slo_s_by_model.get(model, cfg.slo_s)
 
 
-def _cold_start(server: ServerProcess, job: Job, expected: Mapping[str, str] | None) -> dict:
-    server.start()
-    resp = post_job(server.url, job, server.startup_timeout_s)
-    t_first_image = time.perf_counter()
-    reason = check(resp, job, expected)
-    if reason:
-        raise RuntimeError(f"cold-start request (job {job.id}) failed: {reason}{server.stderr_tail()}")
-    with urllib.request.urlopen(server.url + HEALTH_PATH, timeout=server.startup_timeout_s) as r:
-        weight_load_s = float(json.loads(r.read())["weight_load_s"])
-    startup_s = server.t_ready - server.t_spawn
-    return {"cold_start_s": t_first_image - server.t_spawn, "startup_s": startup_s,
-            "process_start_s": startup_s - weight_load_s, "weight_load_s": weight_load_s,
-            "first_inference_s": t_first_image - server.t_ready}
+def sample_jobs(jobs: Sequence[Job], per_category: int, seed: int) -> list[Job]:
+    """Every job (0), or a seeded sample of `per_category` jobs per category, in workload order."""
+    if per_category == 0:
+        return list(jobs)
+    rng, keep = np.random.default_rng([seed, 2]), set()
+    for cat in sorted({j.category for j in jobs}):
+        ids = [j.id for j in jobs if j.category == cat]
+        keep.update(rng.choice(ids, size=min(per_category, len(ids)), replace=False).tolist())
+    return [j for j in jobs if j.id in keep]
 
 
-def _sender(url: str, jobs: Sequence[Job], expected: Mapping[str, str] | None) -> load.Send:
-    def send(i: int, timeout_s: float) -> str:
+def schedule(jobs: Sequence[Job], arrival_s: Mapping[str, float] | None, rate_rps: float,
+             cfg: LatencyConfig) -> tuple[list[float], float | None]:
+    """(send offsets, trace speedup): the trace time-scaled to `rate_rps`, or a seeded schedule."""
+    if cfg.arrival == "trace":
+        if arrival_s is None:
+            raise ValueError("latency.arrival: trace needs the workload's arrival_s column, and this workload has none")
+        return schedules.at_rate([arrival_s[j.id] for j in jobs], rate_rps)
+    if cfg.arrival == "gamma":
+        return schedules.at_rate(schedules.gamma_bursts(rate_rps, len(jobs), cfg.burst_cv, cfg.seed), rate_rps)[0], None
+    return schedules.poisson_exact(rate_rps, len(jobs), cfg.seed), None
+
+
+def sender(url: str, jobs: Sequence[Job], expected: Mapping[str, str] | None) -> load.Send:
+    """Request i sends jobs[i % len(jobs)]; the row gets job, status, server timings and cold."""
+    def send(i: int, timeout_s: float) -> dict:
         job = jobs[i % len(jobs)]
-        reason = check(post_job(url, job, timeout_s), job, expected)
-        return f"job {job.id}: {reason}" if reason else ""
+        sent_unix = time.time()
+        resp = post_job(url, job, timeout_s)
+        h = resp.headers
+        ready = float(h["x-replica-ready-unix"]) if "x-replica-ready-unix" in h else None
+        return {"reason": check(resp, job, expected), "job": job.id, "category": job.category,
+                "width": job.width, "height": job.height, "status": resp.status,
+                "first_byte_after_send_s": resp.first_byte_s,
+                "compute_s": float(h["x-compute-seconds"]) if "x-compute-seconds" in h else None,
+                "weight_load_s": float(h["x-weight-load-seconds"]) if "x-weight-load-seconds" in h else None,
+                "replica": h.get("x-replica"), "cold": ready is not None and sent_unix < ready}
     return send
 
 
-def summarize_run(result: load.LoadResult, cfg: LatencyConfig) -> dict:
-    """Flat figures of one run: percentiles, failure rate, goodput at the SLO, claimability."""
-    sample = result.latencies_s
-    out = {"n_requests": len(sample), "n_failed": len(result.misses),
-           "failure_rate": len(result.misses) / len(sample),
-           **{k: json_s(v) for k, v in stats.summarize(sample).items()},
-           "achieved_rate_rps": round(result.achieved_rate_rps, 6),
-           "offered_rate_rps": None if result.offered_rate_rps is None else round(result.offered_rate_rps, 6),
-           "schedule_lag_p99_s": round(stats.percentile(result.lags_s, 99), 6),
-           "schedule_lag_max_s": round(max(result.lags_s), 6)}
-    slo = stats.slo_summary(sample, cfg.slo_s, result.duration_s)
-    out.update({k: round(v, 6) if isinstance(v, float) else v for k, v in slo.items()})
-    return out
+def request_row(model: str, row: dict) -> dict:
+    """One line of requests.jsonl: times in seconds from the schedule's origin; latency null = miss."""
+    fb = row.pop("first_byte_after_send_s")
+    first_byte = None if fb is None else row["sent_s"] + fb
+    queue = None if first_byte is None or row["compute_s"] is None else first_byte - row["sent_s"] - row["compute_s"]
+    out = {"model": model, **{k: row[k] for k in ("job", "category", "width", "height", "index", "scheduled_s",
+                                                   "sent_s")},
+           "first_byte_s": first_byte, "done_s": row["done_s"], "latency_s": row["latency_s"],
+           "status": row["status"], "ok": row["ok"], "reason": row["reason"], "queue_s": queue,
+           "compute_s": row["compute_s"], "weight_load_s": row["weight_load_s"], "replica": row["replica"],
+           "cold": row["cold"]}
+    return {k: json_s(v) if isinstance(v, float) else v for k, v in out.items()}
 
 
-def _open_loop(send: load.Send, rate_rps: float, cfg: LatencyConfig) -> load.LoadResult:
-    if cfg.arrival == "gamma":
-        offsets = schedules.gamma_bursts(rate_rps, cfg.load_requests, cfg.burst_cv, cfg.seed)
-    else:
-        offsets = schedules.poisson(rate_rps, cfg.load_requests, cfg.seed)
-    return load.open_loop(send, offsets, cfg.timeout_s, cfg.workers)
+def _calibrate(send: load.Send, cfg: LatencyConfig) -> tuple[float, dict]:
+    """Warm service time (mean of the closed-loop requests that were not cold) and the first cold one."""
+    result = load.closed_loop(send, cfg.requests, 1, cfg.timeout_s)
+    warm = [r["latency_s"] for r in result.rows if not r["cold"] and r["ok"]]
+    if not warm:
+        reasons = sorted({r["reason"] for r in result.rows if r["reason"]})
+        raise RuntimeError(f"calibration: no warm request succeeded ({'; '.join(reasons)[:500]})")
+    cold = next((r for r in result.rows if r["cold"]), None)
+    return math.fsum(warm) / len(warm), {"calibration_requests": len(result.rows), "cold_row": cold}
 
 
-def _under_load(send: load.Send, capacity_rps: float, cfg: LatencyConfig) -> dict:
-    """Open-loop runs at each load fraction, then the rate search; every probe is kept."""
-    runs, verdicts = [], {}
-
-    def probe(rate_rps: float) -> bool:  # a rate already run (a load fraction) is not run again
-        if rate_rps not in verdicts:
-            result = _open_loop(send, rate_rps, cfg)
-            runs.append({"target_rate_rps": round(rate_rps, 6),  # offered_rate_rps: what the seeded schedule gave
-                         "offered_fraction_of_capacity": round(rate_rps / capacity_rps, 6),
-                         **summarize_run(result, cfg)})
-            verdicts[rate_rps] = stats.percentile(result.latencies_s, cfg.slo_percentile) <= cfg.slo_s
-        return verdicts[rate_rps]
-
-    for fraction in cfg.load_fractions:
-        probe(fraction * capacity_rps)
-    lo, hi = (f * capacity_rps for f in cfg.search_fractions)
-    search = load.search_max_rate(probe, lo, hi, cfg.search_steps)
-    best = search["max_rate_meeting_slo_rps"]
-    return {"max_rate_meeting_slo_rps": None if best is None else round(best, 6),
-            "rate_search": {"criterion": f"p{cfg.slo_percentile:g} <= {cfg.slo_s} s", "censored": search["censored"],
-                            "bracket_rps": [round(lo, 6), round(hi, 6)], "steps": cfg.search_steps},
-            "load": sorted(runs, key=lambda r: r["target_rate_rps"])}
+def _capacity(send: load.Send, warm_capacity_rps: float, slo_s: float, cfg: LatencyConfig) -> dict:
+    spec = capacity.ProbeSpec(slo_s=slo_s, slo_percentile=cfg.slo_percentile, min_requests=cfg.probe_min_requests,
+                              min_duration_s=cfg.probe_min_duration_s, warmup_s=cfg.probe_warmup_s,
+                              timeout_s=cfg.timeout_s, workers=cfg.workers, seed=cfg.seed)
+    lo, hi = (f * warm_capacity_rps for f in cfg.search_fractions)
+    found = capacity.search(lambda r: capacity.run_probe(send, r, spec), lo, hi, cfg.search_steps)
+    met, failed = found["bracket_rps"]
+    return {"max_rate_meeting_slo_rps": json_s(met), "capacity_bracket_rps": [json_s(met), json_s(failed)],
+            "capacity_display": found["display"],
+            "rate_search": {"criterion": f"p{cfg.slo_percentile:g} <= {slo_s} s", "censored": found["censored"],
+                            "void": found["void"], "searched_rps": [round(lo, 6), round(hi, 6)],
+                            "steps": cfg.search_steps, "void_shortfall": capacity.VOID_SHORTFALL},
+            "load": found["probes"]}
 
 
 def measure_model(params_path: str, model_name: str, jobs: Sequence[Job], cfg: LatencyConfig,
-                  expected_sha256: Mapping[str, str] | None = None) -> dict:
-    """Cold start, warm closed loop, then load, against one fresh server process for the model."""
+                  expected_sha256: Mapping[str, str] | None = None, *,
+                  arrival_s: Mapping[str, float] | None = None, serve=None) -> tuple[dict, list[dict]]:
+    """Deploy, calibrate, replay the job set on its trace, search capacity; undeploy. Starts (and
+    stops) its own Serve instance unless `serve` (serve.ServeInstance) is given."""
+    from sentinel.latency.serve import ServeInstance
+
     validate(cfg)
     if not jobs:
         raise ValueError(f"measure_model({model_name}): no jobs")
-    server = ServerProcess(params_path, model_name, cfg.host, cfg.startup_timeout_s)
+    model_cfg = config.load(params_path, sections=("model",))["model"][model_name]
+    slo_s, jobs = slo_for(cfg, model_name), sample_jobs(jobs, cfg.sample_per_category, cfg.seed)
+    inst = serve or ServeInstance(cfg.host, cfg.num_cpus)
+    if serve is None:
+        inst.start()
     try:
-        cold = _cold_start(server, jobs[0], expected_sha256)
-        send = _sender(server.url, jobs, expected_sha256)
-        warm = load.closed_loop(send, cfg.requests, cfg.concurrency, cfg.timeout_s)
-        capacity_rps = warm.achieved_rate_rps
-        under_load = _under_load(send, capacity_rps, cfg)
+        url = inst.deploy(model_cfg, min_replicas=cfg.min_replicas, max_replicas=cfg.max_replicas,
+                          downscale_delay_s=cfg.downscale_delay_s, replica_cpus=cfg.replica_cpus)
+        send = sender(url, jobs, expected_sha256)
+        service_s, calib = _calibrate(send, cfg)
+        rate = cfg.target_utilisation * cfg.max_replicas / service_s
+        offsets, speedup = schedule(jobs, arrival_s, rate, cfg)
+        idle = cfg.idle_start and cfg.min_replicas == 0 and inst.wait_idle(
+            model_name, cfg.downscale_delay_s + cfg.startup_timeout_s)
+        run = load.open_loop(send, offsets, cfg.timeout_s, cfg.workers)
+        rows = [request_row(model_name, r) for r in run.rows]
+        found = _capacity(send, cfg.max_replicas / service_s, slo_s, cfg)
     finally:
-        server.stop()
-    blended = {f"blended_latency_p{q}_s": json_s(stats.blended_percentile(
-        warm.latencies_s, cold["cold_start_s"], cfg.cold_start_rate, q)) for q in BLENDED}
-    return {"model": model_name, **{k: round(v, 6) for k, v in cold.items()},
-            **summarize_run(warm, cfg), "schedule": f"closed-loop, concurrency {cfg.concurrency}",
-            "warm_capacity_rps": round(capacity_rps, 6), "percentile_method": stats.PERCENTILE_METHOD,
-            "cold_start_rate": cfg.cold_start_rate, **blended, **under_load,
-            "sha256_checked": expected_sha256 is not None,
-            "misses": [{"index": m["index"], "reason": m["reason"]} for m in warm.misses],
-            "per_request_s": [json_s(x) for x in warm.latencies_s]}
+        inst.remove(model_name) if serve is not None else inst.stop()
+    figures = summarize_rows([{**r, "latency_s": math.inf if r["latency_s"] is None else r["latency_s"]}
+                              for r in rows], slo_s, run.duration_s, cfg.client_lag_bound_s)
+    cold_row = calib.pop("cold_row")
+    figures["cold_start_source"] = "trace" if figures["n_cold"] else ("calibration" if cold_row else None)
+    if not figures["n_cold"] and cold_row:  # the trace met only warm replicas: the deployment's first request
+        figures.update({k: v for k, v in cold_figures([cold_row]).items() if k not in ("n_cold", "cold_latencies_s",
+                                                                                           "cold_jobs", "latency_p95_warm_only_s")})
+    return {"model": model_name, "slo_s": slo_s, **figures,
+            "schedule": {"arrival": cfg.arrival, "trace_speedup": speedup, "target_utilisation": cfg.target_utilisation,
+                         "offered_rate_rps": round(rate, 6), "service_s": round(service_s, 6),
+                         "replicas": [cfg.min_replicas, cfg.max_replicas], "started_idle": bool(idle),
+                         "sampled": cfg.sample_per_category > 0, "n_jobs": len(jobs), **calib},
+            "warm_capacity_rps": round(cfg.max_replicas / service_s, 6), **found,
+            "percentile_method": stats.PERCENTILE_METHOD, "sha256_checked": expected_sha256 is not None,
+            "misses": [{"job": r["job"], "reason": r["reason"]} for r in rows if not r["ok"]][:50],
+            "per_request_s": [r["latency_s"] for r in rows]}, rows

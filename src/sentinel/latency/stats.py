@@ -1,6 +1,6 @@
 """Latency statistics: nearest-rank percentiles and MLPerf-style early stopping.
 
-Conventions (PITFALLS.md, "Latency and load"):
+Conventions (the known latency pitfalls: dropped failures, percentile arithmetic, MLPerf early stopping):
 - A miss (HTTP error, timeout, wrong image) stays in the sample as `math.inf`; it is never dropped.
 - Percentiles are nearest-rank on the raw sample: every percentile is a value of the sample, so
   p50 <= p95 <= p99 <= max always holds and nothing is interpolated or averaged across runs.
@@ -100,18 +100,54 @@ def slo_summary(sample: list[float], slo_s: float, duration_s: float) -> dict:
     return out
 
 
-def blended_percentile(warm: list[float], cold_s: float, cold_rate: float, q: float) -> float:
-    """q-th percentile (nearest rank, weighted) of the mixture in which a fraction `cold_rate` of
-    requests pays the cold start `cold_s` and the rest are drawn from the warm sample."""
-    if not 0 <= cold_rate <= 1:
-        raise ValueError(f"cold_start_rate: must be in [0, 1], got {cold_rate!r}")
-    if not warm:
-        raise ValueError("blended_percentile: empty warm sample")
-    w_warm = (1 - _fraction(cold_rate)) / len(warm)
-    weighted = sorted([(x, w_warm) for x in warm] + [(cold_s, _fraction(cold_rate))], key=lambda p: p[0])
-    target, acc = _fraction(q) / 100, Fraction(0)
-    for value, weight in weighted:
-        acc += weight
-        if weight and acc >= target:
-            return value
-    return weighted[-1][0]
+CI_LEVEL = 0.95  # two-sided level of the order-statistic interval around each percentile
+
+
+def _binom_cdfs(n: int, p: float) -> list[float]:
+    """[P(B <= k) for k = 0..n], B ~ Binomial(n, p): one O(n) pass over the pmf in log space."""
+    if p <= 0.0 or p >= 1.0:
+        return [1.0 if p <= 0.0 or k == n else 0.0 for k in range(n + 1)]
+    log_p, log_q, base = math.log(p), math.log1p(-p), math.lgamma(n + 1)
+    out, acc = [], 0.0
+    for k in range(n + 1):
+        acc += math.exp(base - math.lgamma(k + 1) - math.lgamma(n - k + 1) + k * log_p + (n - k) * log_q)
+        out.append(min(acc, 1.0))
+    return out
+
+
+def ci_ranks(n: int, q: float, level: float = CI_LEVEL) -> tuple[int | None, int | None]:
+    """1-based ranks (l, u) with P(x_(l) <= true q-th percentile < x_(u)) >= level for any
+    continuous distribution (B ~ Bin(n, q/100) counts the sample below the true percentile).
+    None where the sample is too small for that side: l None = no lower bound, u None = the
+    upper bound lies beyond the largest observation."""
+    if n < 1 or not 0 < level < 1:
+        raise ValueError(f"ci_ranks: need n >= 1 and 0 < level < 1, got n={n}, level={level}")
+    tail = (1 - level) / 2
+    cdf = _binom_cdfs(n, float(_fraction(q) / 100))
+    lower = [k for k in range(n) if cdf[k] <= tail]  # l - 1 = k: P(B <= l - 1) <= tail
+    upper = next((k for k in range(n) if cdf[k] >= 1 - tail), None)  # P(B <= u - 1) >= 1 - tail
+    return (lower[-1] + 1 if lower else None), (None if upper is None else upper + 1)
+
+
+def percentile_ci(sample: list[float], q: float, level: float = CI_LEVEL) -> tuple[float | None, float]:
+    """(lower, upper) distribution-free confidence bounds on the q-th percentile from order
+    statistics; lower None = unbounded below (sample too small), upper +inf = unbounded above
+    (too small, or the bound is a miss)."""
+    ordered = sorted(sample)
+    lo, hi = ci_ranks(len(ordered), q, level)
+    return (None if lo is None else ordered[lo - 1]), (math.inf if hi is None else ordered[hi - 1])
+
+
+def percentile_table(sample: list[float], prefix: str = "latency") -> dict:
+    """pXX and its 95 % CI for REPORTED, over all requests (misses +inf) and over successes only:
+    {prefix_p50_s, prefix_p50_ci95_s: [lo, hi], success_prefix_p50_s, ...}. Success-only figures
+    are None when nothing succeeded; they flatter a failing model, so both are always reported."""
+    ok = [x for x in sample if math.isfinite(x)]
+    out: dict = {}
+    for scope, data in (("", sample), ("success_", ok)):
+        for q in REPORTED:
+            key = f"{scope}{prefix}_p{q}"
+            out[f"{key}_s"] = percentile(data, q) if data else None
+            out[f"{key}_ci95_s"] = list(percentile_ci(data, q)) if data else None
+    out["n_success"] = len(ok)
+    return out

@@ -6,7 +6,9 @@
     StubServer(lambda i: (200, 1.0 if i == 50 else 0.01), serial=True)  # a 1 s stall at request 50
 
 `behaviour(i)` gets the arrival index (0, 1, ...) and returns (HTTP status, service seconds).
-`serial=True` serves one request at a time (like the model server's lock), so a stall queues
+`stub.log` is the server's own record of each request (receive and finish times, on the same
+perf_counter clock as an in-process client): the ground truth that client percentiles are checked
+against. `serial=True` serves one request at a time (like the model server's lock), so a stall queues
 everything behind it; otherwise requests are served concurrently. GET /noop answers at once.
 """
 from __future__ import annotations
@@ -43,7 +45,11 @@ class _Handler(BaseHTTPRequestHandler):
             return self._reply(200)
         if self.path != WORK_PATH:
             return self._reply(404)
-        self._reply(self.server.serve_one())
+        received = time.perf_counter()
+        i, status = self.server.serve_one()
+        self._reply(status)
+        self.wfile.flush()
+        self.server.record(i, received, time.perf_counter(), status)
 
     def do_POST(self) -> None:  # noqa: N802 - stdlib naming
         length = int(self.headers.get("Content-Length") or 0)
@@ -61,6 +67,7 @@ class StubServer(ThreadingHTTPServer):
         self._count_lock, self._serve_lock = threading.Lock(), threading.Lock()
         self.arrivals = 0
         self.in_flight = self.max_in_flight = 0  # requests inside serve_one, now and at most
+        self.log: list[dict] = []  # the ground truth: {index, received, finished, status} (perf_counter)
         self._thread: threading.Thread | None = None
 
     @property
@@ -68,7 +75,11 @@ class StubServer(ThreadingHTTPServer):
         host, port = self.server_address[:2]
         return f"http://{host}:{port}"
 
-    def serve_one(self) -> int:
+    def record(self, i: int, received: float, finished: float, status: int) -> None:
+        with self._count_lock:
+            self.log.append({"index": i, "received": received, "finished": finished, "status": status})
+
+    def serve_one(self) -> tuple[int, int]:
         with self._count_lock:
             i = self.arrivals
             self.arrivals += 1
@@ -82,7 +93,7 @@ class StubServer(ThreadingHTTPServer):
             time.sleep(service_s)  # no spinning: many threads spinning on 2 cores would skew others
         with self._count_lock:
             self.in_flight -= 1
-        return status
+        return i, status
 
     def handle_error(self, request, client_address) -> None:
         pass  # a client that timed out and hung up is expected here, not an error

@@ -14,13 +14,17 @@ which makes each statistic exact for the resampled set without copying it:
 
 Indices come from numpy.random.default_rng(seed).integers(0, n, (samples, n)); the interval is
 numpy.quantile(values, [(1-level)/2, (1+level)/2]) (linear interpolation).
+
+This module is also the one home of interval arithmetic for every other bootstrap in the project
+(human ratings, per-attribute breakdowns, the composite's draws): `interval` at a configured level,
+`check_level`, and `z` (the normal quantile for a level). It imports only numpy at import time, so
+the light packages (human, report) use it without torch.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from sentinel.metrics import cmmd as cmmd_mod
-from sentinel.metrics import fid
 
 
 def resample_counts(n: int, samples: int, seed: int) -> np.ndarray:
@@ -31,15 +35,30 @@ def resample_counts(n: int, samples: int, seed: int) -> np.ndarray:
     return np.stack([np.bincount(row, minlength=n) for row in idx])
 
 
-def interval(values: np.ndarray, level: float) -> tuple[float, float]:
-    if not 0 < level < 1:
-        raise ValueError(f"score.ci_level must be in (0, 1), got {level}")
-    lo, hi = np.quantile(np.asarray(values, np.float64), [(1 - level) / 2, (1 + level) / 2])
-    return float(lo), float(hi)
+def check_level(level: float, where: str = "score.ci_level") -> float:
+    if isinstance(level, bool) or not isinstance(level, int | float) or not 0 < level < 1:
+        raise ValueError(f"{where} must be in (0, 1), got {level!r}")
+    return float(level)
+
+
+def interval(values: np.ndarray, level: float, axis: int | None = None):
+    """Percentile interval [(1-level)/2, (1+level)/2] of bootstrap replicates (floats; arrays along `axis`)."""
+    check_level(level)
+    lo, hi = np.quantile(np.asarray(values, np.float64), [(1 - level) / 2, (1 + level) / 2], axis=axis)
+    return (float(lo), float(hi)) if axis is None else (lo, hi)
+
+
+def z(level: float) -> float:
+    """Two-sided normal quantile: an interval of +-z(level) sd covers `level` (1.95996... for 0.95)."""
+    from scipy.stats import norm
+
+    return float(norm.ppf((1 + check_level(level)) / 2))
 
 
 def weighted_root_factor(features: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(mean, B) of the resampled set with BᵀB = its unbiased covariance."""
+    from sentinel.metrics import fid  # torch: only when scoring
+
     f, c = np.asarray(features, np.float64), np.asarray(counts, np.float64)
     n = c.sum()
     mu = c @ f / n
@@ -51,11 +70,15 @@ def weighted_root_factor(features: np.ndarray, counts: np.ndarray) -> tuple[np.n
 
 
 def fid_replicates(gen: np.ndarray, ref: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    from sentinel.metrics import fid
+
     ref_mu, ref_b = fid._feature_root_factor(ref)
     return np.array([fid._frechet_from_factors(*weighted_root_factor(gen, c), ref_mu, ref_b) for c in counts])
 
 
 def kid_kernels(gen: np.ndarray, ref: np.ndarray):
+    from sentinel.metrics import fid
+
     g, r = np.asarray(gen, np.float64), np.asarray(ref, np.float64)
     return fid.poly_kernel(g, g), fid.poly_kernel(g, r), fid.poly_kernel(r, r)
 

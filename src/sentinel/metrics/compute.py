@@ -1,4 +1,5 @@
-"""Score one image set: FID, KID, CLIP score and CMMD, each with a seeded bootstrap CI and its n.
+"""Score one image set: every registered metric (registry.py: FID, KID, CLIP score, CMMD, ...), each with
+a seeded bootstrap CI at the configured level and its n.
 
 One pass: the generated and reference images are decoded once and fed to InceptionV3 and the CLIP
 image tower together (extract.py). Features are cached per image sha256 and extractor namespace
@@ -19,7 +20,7 @@ import numpy as np
 
 from sentinel.metrics import bootstrap as bs
 from sentinel.metrics import clip_score as clip
-from sentinel.metrics import cmmd, fid
+from sentinel.metrics import cmmd, fid, registry
 from sentinel.metrics.cache import FeatureCache, digest, text_key
 from sentinel.metrics.extract import clip_image_extractor, extract, image_keys, inception_extractor
 from sentinel.metrics.weights import require_weights, weights_sha256
@@ -55,28 +56,22 @@ def text_embeddings_cached(prompts: Sequence[str], *, arch: str, weights_path: s
                                                             device=device))
 
 
-def _ci(values: np.ndarray, level: float, **n: int) -> dict:
-    low, high = bs.interval(values, level)
-    return {"low": low, "high": high, **n}
+def _extractors(ids: list[str], *, inception_weights: str, clip_arch: str, clip_weights: str, batch_size: int,
+                device: str) -> list:
+    builders = {"inception": lambda: inception_extractor(inception_weights, batch_size, device),
+                "clip": lambda: clip_image_extractor(clip_arch, clip_weights, batch_size, device)}
+    return [builders[i]() for i in ids]
 
 
-def _with_uncertainty(gen_inc, ref_inc, gen_clip, ref_clip, per_pair, *, samples: int, level: float,
-                      seed: int) -> dict:
-    n, m = len(gen_inc), len(ref_inc)
-    counts = bs.resample_counts(n, samples, seed)
-    kid_k, cmmd_k = bs.kid_kernels(gen_inc, ref_inc), cmmd.kernels(gen_clip, ref_clip)
-    ones = np.ones((1, n))
-    sizes = {"n_generated": n, "n_reference": m}
-    return {
-        "kid_full": float(bs.kid_full_replicates(*kid_k, ones)[0]),
-        "cmmd": float(bs.cmmd_replicates(*cmmd_k, ones)[0]),
-        "ci": {"fid": _ci(bs.fid_replicates(gen_inc, ref_inc, counts), level, **sizes),
-               "kid_full": _ci(bs.kid_full_replicates(*kid_k, counts), level, **sizes),
-               "clip_score": _ci(bs.mean_replicates(per_pair, counts), level, n_pairs=n),
-               "cmmd": _ci(bs.cmmd_replicates(*cmmd_k, counts), level, **sizes)},
-        "ci_level": level,
-        "bootstrap_samples": samples,
-    }
+def _ci(metric: registry.Metric, inputs: registry.Inputs, counts: np.ndarray, level: float) -> dict:
+    """The metric's own interval method when it has one, else the percentile interval of its replicates."""
+    if metric.interval is not None:
+        ci = dict(metric.call("interval", inputs, level))
+    else:
+        low, high = bs.interval(metric.call("replicates", inputs, counts), level)
+        ci = {"low": low, "high": high}
+    n, m = len(inputs.prompts), len(next(iter(inputs.ref.values())))
+    return {**ci, **({"n_pairs": n} if metric.ci_counts == "pairs" else {"n_generated": n, "n_reference": m})}
 
 
 def score_set(
@@ -84,7 +79,8 @@ def score_set(
     clip_arch: str, clip_weights: str, batch_size: int, kid_subset_size: int, kid_subsets: int, seed: int,
     cache: FeatureCache | None = None, device: str = "cpu", bootstrap_samples: int = 200, ci_level: float = 0.95,
 ) -> dict:
-    """FID, KID and CMMD of `generated` against `reference`, CLIP score against `prompts`, with CIs.
+    """Every registered metric (metrics/registry.py) of `generated` against `reference` and `prompts`,
+    each with a seeded percentile-bootstrap CI at `ci_level` (one resample matrix shared by all).
 
     Record `convention(...)` beside the result.
     """
@@ -93,21 +89,26 @@ def score_set(
                          f"reference {len(reference)}")
     if len(generated) != len(prompts):
         raise ValueError(f"CLIP score needs one prompt per image: {len(generated)} images, {len(prompts)} prompts")
+    bs.check_level(ci_level)
     cache = DEFAULT_CACHE if cache is None else cache
-    extractors = [inception_extractor(inception_weights, batch_size, device),
-                  clip_image_extractor(clip_arch, clip_weights, batch_size, device)]
-    ref_inc, ref_clip = reference_features(list(reference), extractors, cache)
-    gen_inc, gen_clip = extract(list(generated), extractors, cache)
-    kid_mean, kid_std = fid.kid_from_features(gen_inc, ref_inc, subset_size=kid_subset_size, subsets=kid_subsets,
-                                              seed=seed)
-    txt = text_embeddings_cached(list(prompts), arch=clip_arch, weights_path=clip_weights, batch_size=batch_size,
-                                 cache=cache, device=device)
-    per_pair = clip.clip_scores_from_embeddings(gen_clip, txt)
-    result = {"fid": fid.fid_from_features(gen_inc, ref_inc), "kid_mean": kid_mean, "kid_std": kid_std,
-              **clip.summarise(per_pair, clip.tokenize(prompts, clip_arch)[1])}
-    result.update(_with_uncertainty(gen_inc, ref_inc, gen_clip, ref_clip, per_pair, samples=bootstrap_samples,
-                                    level=ci_level, seed=seed))
-    return {**result, "n_generated": len(generated), "n_reference": len(reference)}
+    metrics = list(registry.REGISTRY.values())
+    ids = [i for i in registry.EXTRACTORS if any(m.extractor == i for m in metrics)]
+    extractors = _extractors(ids, inception_weights=inception_weights, clip_arch=clip_arch,
+                             clip_weights=clip_weights, batch_size=batch_size, device=device)
+    ref = dict(zip(ids, reference_features(list(reference), extractors, cache)))
+    gen = dict(zip(ids, extract(list(generated), extractors, cache)))
+    text = None if "clip" not in ids else text_embeddings_cached(
+        list(prompts), arch=clip_arch, weights_path=clip_weights, batch_size=batch_size, cache=cache, device=device)
+    inputs = registry.Inputs(gen=gen, ref=ref, prompts=list(prompts), text=text, settings={
+        "kid_subset_size": kid_subset_size, "kid_subsets": kid_subsets, "seed": seed, "clip_arch": clip_arch})
+    counts = bs.resample_counts(len(generated), bootstrap_samples, seed)
+    result: dict = {}
+    for m in metrics:
+        result.update(m.call("extras", inputs) if m.extras else {})
+        result[m.name] = float(m.call("point", inputs))
+    result["ci"] = {m.name: _ci(m, inputs, counts, ci_level) for m in metrics}
+    return {**result, "ci_level": ci_level, "bootstrap_samples": bootstrap_samples,
+            "n_generated": len(generated), "n_reference": len(reference)}
 
 
 def convention(inception_weights: str, clip_arch: str, clip_weights: str) -> dict:
@@ -115,4 +116,7 @@ def convention(inception_weights: str, clip_arch: str, clip_weights: str) -> dic
     return {"fid_kid": fid.convention(inception_weights), "clip_score": clip.convention(clip_arch, clip_weights),
             "cmmd": cmmd.convention(clip_arch),
             "bootstrap": "percentile bootstrap over generated images (reference fixed), "
-                         "numpy default_rng(score.seed).integers; see rubrics/metrics-convention.md"}
+                         "numpy default_rng(score.seed).integers; see rubrics/metrics-convention.md",
+            "registry": {m.name: f"{m.label}: extractor {m.extractor}, "
+                                 f"{'higher' if m.higher_is_better else 'lower'} is better, column {m.column}"
+                         for m in registry.REGISTRY.values()}}

@@ -7,8 +7,8 @@ A manifest (YAML) lists the files:
         url: https://.../weights-inception-2015-12-05-6726825d.pth
         sha256: <64 hex digits>
 
-    python -m sentinel.metrics.fetch fetch  --manifest weights.yaml --dir weights/
-    python -m sentinel.metrics.fetch verify --manifest weights.yaml --dir weights/
+    sentinel fetch --manifest weights.yaml --dir weights/          # download what is missing or wrong
+    sentinel fetch verify --manifest weights.yaml --dir weights/   # check what is there
 
 `fetch` downloads only files that are missing or whose content differs, streams each into a temp
 file beside the target while hashing it, and renames it into place only when the sha256 matches; a
@@ -30,11 +30,8 @@ from pathlib import Path
 
 import yaml
 
+from sentinel.errors import WeightsError  # noqa: F401 (re-exported: importable here as before)
 from sentinel.provenance import sha256_file
-
-
-class WeightsError(RuntimeError):
-    """A weights file is missing or its sha256 differs from the pinned one; the message names it."""
 
 
 @dataclass(frozen=True)
@@ -105,7 +102,7 @@ def verify(entries: list[WeightsEntry], folder: str | Path) -> list[str]:
     for entry in entries:
         target = Path(folder) / entry.name
         if not target.is_file():
-            problems.append(f"{target}: missing (run `python -m sentinel.metrics.fetch fetch`)")
+            problems.append(f"{target}: missing (run `sentinel fetch --manifest <manifest> --dir {folder}`)")
         elif (got := sha256_file(target)) != entry.sha256:
             problems.append(f"{target}: sha256 {got} differs from the pinned {entry.sha256}")
     return problems
@@ -120,9 +117,10 @@ def load_state_dict(path: str | Path, sha256: str | None = None) -> dict:
     return torch.load(path, map_location="cpu", weights_only=True)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sentinel.metrics.fetch", description=__doc__.split("\n")[0])
-    parser.add_argument("command", choices=("fetch", "verify"))
+def main(argv: list[str] | None = None, prog: str = "sentinel fetch") -> int:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
+    parser.add_argument("command", nargs="?", default="fetch", choices=("fetch", "verify"),
+                        help="fetch (default): download what is missing or wrong; verify: only check")
     parser.add_argument("--manifest", required=True, help="YAML with files: [{name, url, sha256}]")
     parser.add_argument("--dir", required=True, help="folder for the weights files, e.g. weights/")
     parser.add_argument("--timeout-s", type=float, default=60.0)
@@ -131,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         entries = read_manifest(args.manifest)
         if args.command == "fetch":
             for name, action in fetch(entries, args.dir, args.timeout_s):
-                print(f"{name}: {action}")
+                print(f"{name}: {action}")  # the per-file result is this command's output
             return 0
         problems = verify(entries, args.dir)
     except WeightsError as err:
@@ -145,4 +143,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from sentinel.console import run_main
+
+    sys.exit(run_main("fetch", main))

@@ -5,7 +5,7 @@ Instead it generates them here, deterministically: the same seed gives a byte-id
 its sha256 can be pinned like any real weights file. Numbers computed with these weights exercise
 the pipeline only; they say nothing about image quality.
 
-    python -m sentinel.metrics.weights --out weights/
+    sentinel weights --out weights/
 """
 from __future__ import annotations
 
@@ -140,9 +140,9 @@ def write_smoke_weights(out: str | Path, seed: int = 0,
     ]
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, prog: str = "sentinel weights") -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m sentinel.metrics.weights",
+        prog=prog,
         description="Write seeded random InceptionV3 and CLIP weight files for the smoke suite.",
     )
     parser.add_argument("--out", required=True, help="folder for the weight files, e.g. weights/")
@@ -150,9 +150,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clip-arch", default=SMOKE_CLIP_ARCH)
     args = parser.parse_args(argv)
     for path, digest, action in write_smoke_weights(args.out, args.seed, args.clip_arch):
-        print(f"{path}  sha256={digest}  ({action})")
+        print(f"{path}  sha256={digest}  ({action})")  # the hashes to pin are this command's output
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from sentinel.console import run_main
+
+    raise SystemExit(run_main("weights", main))

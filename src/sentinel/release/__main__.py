@@ -1,4 +1,4 @@
-"""Command line: `python -m sentinel.release {cut,verify,history}`; see the package docstring."""
+"""Command line: `sentinel release {cut,verify,history}`; see the package docstring."""
 from __future__ import annotations
 
 import argparse
@@ -12,8 +12,8 @@ from sentinel.release.layout import ReleaseError
 EXIT_MISMATCH, EXIT_ERROR = 1, 2
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m sentinel.release", description=__doc__)
+def parser(prog: str = "sentinel release") -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=prog, description=__doc__)
     p.add_argument("--root", type=Path, default=Path("."), help="the repository root (default: .)")
     sub = p.add_subparsers(dest="command", required=True)
     c = sub.add_parser("cut", help="freeze the workspace's results into releases/<id>/")
@@ -39,10 +39,10 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def _verify(args) -> int:
+def _verify(args, argv: list[str]) -> int:
     from sentinel.release.verify import verify
 
-    command = "python -m sentinel.release " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    command = "sentinel release " + " ".join(shlex.quote(a) for a in argv)
     outcome = verify(args.root, args.release_dir, args.mode or "rescore", args.images, args.out,
                      args.lenient_libraries, command=command,
                      keep_going=args.keep_going)
@@ -62,8 +62,9 @@ def _verify(args) -> int:
     return EXIT_MISMATCH
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+def main(argv: list[str] | None = None, prog: str = "sentinel release") -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = parser(prog).parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:
         if args.command == "cut":
@@ -74,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"git commit -m 'Release {target.name}'")
             return 0
         if args.command == "verify":
-            return _verify(args)
+            return _verify(args, argv)
         from sentinel.release.history import write_history
 
         print(write_history(args.root.resolve()))
@@ -85,4 +86,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from sentinel.console import run_main
+
+    sys.exit(run_main("release", main))

@@ -105,7 +105,8 @@ def cut(root: Path, release_id: str, note: str | None = None, push: bool = True)
     _check_images(records, root / params["paths"]["images"])
     remote = default_remote(root)
     if push and remote:
-        dvc(root, "push", "-q", params["paths"]["images"])
+        # the images are one DVC out per model (generate@<model>): push each
+        dvc(root, "push", "-q", *(f"{params['paths']['images']}/{m}" for m in params["model"]))
     fingerprint = fp.collect(root, params, fp.image_hashes(records), metrics.get("convention"))
     manifest = _manifest(root, release_id, params, files, remote if push else None)
     with staged_dir(target) as tmp:

@@ -27,7 +27,8 @@ from typing import Any
 
 import yaml
 
-from sentinel.provenance import (dvc_dir_md5, environment, git, hardware, params_sha256, sha256_file, weights_sha256)
+from sentinel.provenance import (dvc_dir_md5, environment, git, hardware, params_sha256, sha256_file,
+                                 weights_files_sha256)
 
 GROUPS = ("images", "weights", "data", "workload", "params", "convention", "libraries", "hardware", "load", "code",
           "git")
@@ -55,12 +56,13 @@ def field_class(name: str, lenient_libraries: bool = False) -> str:
     return "platform" if group in PLATFORM_GROUPS else "info"
 
 
-def flatten(tree: dict, prefix: str = "") -> dict[str, Any]:
+def dotted_fields(tree: dict, prefix: str = "") -> dict[str, Any]:
+    """{'a': {'b': 1, 'c': {}}} -> {'a.b': 1, 'a.c': {}} (an empty mapping stays a field's value)."""
     flat: dict[str, Any] = {}
     for key, value in tree.items():
         name = f"{prefix}{key}"
         if isinstance(value, dict) and value:
-            flat.update(flatten(value, name + "."))
+            flat.update(dotted_fields(value, name + "."))
         else:
             flat[name] = value
     return flat
@@ -75,7 +77,7 @@ def differences(published: dict, current: dict, lenient_libraries: bool = False)
     for group in GROUPS:
         if group not in current or group not in published:
             continue
-        pub, cur = flatten(published[group], group + "."), flatten(current[group], group + ".")
+        pub, cur = dotted_fields(published[group], group + "."), dotted_fields(current[group], group + ".")
         for name in [*pub, *(k for k in cur if k not in pub)]:
             a, b = pub.get(name, "(absent)"), cur.get(name, "(absent)")
             if a != b:
@@ -160,7 +162,7 @@ def collect(root: Path, params: dict, images: dict[str, str], convention: dict |
 
     Weights and data paths in params are relative to `root`."""
     weights = {}
-    for key, entry in weights_sha256(_rooted(params, root)).items():
+    for key, entry in weights_files_sha256(_rooted(params, root)).items():
         weights[key] = entry["sha256"] or "(missing)"
     data_dir = root / params.get("paths", {}).get("data", "data")
     fp = {"images": images, "weights": weights,

@@ -52,7 +52,7 @@ def write_params(params: dict, path: Path) -> Path:
 def run_stage(root: Path, name: str, params_path: Path, log_dir: Path) -> str | None:
     """Run one stage; None on success, else its error (the last lines it printed)."""
     env = {**os.environ, "HF_HUB_OFFLINE": os.environ.get("HF_HUB_OFFLINE", "1")}
-    code = "import sys; from sentinel.cli import stage; stage(sys.argv[1], sys.argv[2])"
+    code = "import sys; from sentinel.cli import stage; stage(sys.argv[1], params_path=sys.argv[2])"
     proc = subprocess.run([sys.executable, "-c", code, name, str(params_path)], cwd=root, env=env,
                           capture_output=True, text=True)
     log_dir.mkdir(parents=True, exist_ok=True)

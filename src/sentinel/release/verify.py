@@ -57,9 +57,9 @@ class Outcome:
 
 def same_platform(published_fp: dict, current_env: dict) -> bool:
     """Same device, CPU, CUDA, driver, thread count, python and OS: quality must then be bit-exact."""
-    pub = {**fp.flatten({"hardware": published_fp.get("hardware", {})}),
-           **fp.flatten({"libraries": published_fp.get("libraries", {})})}
-    cur = {**fp.flatten({"hardware": current_env["hardware"]}), **fp.flatten({"libraries": current_env["libraries"]})}
+    pub = {**fp.dotted_fields({"hardware": published_fp.get("hardware", {})}),
+           **fp.dotted_fields({"libraries": published_fp.get("libraries", {})})}
+    cur = {**fp.dotted_fields({"hardware": current_env["hardware"]}), **fp.dotted_fields({"libraries": current_env["libraries"]})}
     keys = [k for k in {*pub, *cur} if fp.field_class(k) == "platform"]
     return all(pub.get(k) == cur.get(k) for k in keys)
 

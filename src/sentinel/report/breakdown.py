@@ -24,6 +24,8 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
+from sentinel.metrics.bootstrap import interval
+
 VERSION = "breakdown-v1"
 
 
@@ -58,8 +60,7 @@ def _rng(seed: int, attr: str, value: str) -> np.random.Generator:
 
 
 def _interval(reps: np.ndarray, level: float) -> tuple[float, float]:
-    lo, hi = np.quantile(reps, [(1 - level) / 2, (1 + level) / 2])
-    return float(lo), float(hi)
+    return interval(reps, level)  # the project's one percentile-interval rule (metrics/bootstrap.py)
 
 
 def _group_stats(point: float, reps: np.ndarray | None, n: int, level: float) -> dict:

@@ -2,27 +2,49 @@
 
 Anything a stage did not measure becomes `null` with a reason under `not_measured`, never a guess.
 Composite anchors are fixed (rubrics/composite.md), so adding a model never moves another's score.
+Every registered metric (metrics/registry.py) gets `<column>` and `<column>_ci`; intervals are at the
+score stage's `ci_level`, recorded beside them.
 """
 from __future__ import annotations
 
-from sentinel.report import composite, uncertainty
 from sentinel.config import ModelConfig, ReportConfig
+from sentinel.metrics.registry import REGISTRY
+from sentinel.report import composite, uncertainty
 
 LATENCY_KEYS = ("latency_p50_s", "latency_p95_s", "latency_p99_s", "cold_start_s")
 LATENCY_EXTRA = ("latency_p90_s", "latency_max_s", "process_start_s", "weight_load_s", "first_inference_s",
                  "slo_s", "goodput_fraction", "goodput_rps", "max_rate_meeting_slo_rps", "cold_start_rate",
                  "blended_latency_p95_s", "blended_latency_p99_s", "warm_capacity_rps", "p95_min_requests",
                  "p99_min_requests")
+LEGACY_CI_LEVEL = 0.95  # score outputs written before intervals recorded their level were all at 95 %
 ANCHORS = {"fid": ("fid_best", "fid_worst"), "clip": ("clip_best", "clip_worst"), "human": ("human_best", "human_worst")}
 
 
 def _ci(block: dict, key: str) -> list[float] | None:
-    """A metric's CI from the score stage: `ci.<key>` = {low, high, n...}, or a `<key>_ci95` pair."""
+    """A metric's CI from the score stage: `ci.<key>` = {low, high, n...}, or a `<key>_ci` pair
+    (`<key>_ci95` in score files written before the level was carried)."""
     ci = (block.get("ci") or {}).get(key)
     if isinstance(ci, dict):
         return None if ci.get("low") is None else [ci["low"], ci["high"]]
-    ci = block.get(f"{key}_ci95")
+    ci = block.get(f"{key}_ci", block.get(f"{key}_ci95"))
     return list(ci) if ci is not None else None
+
+
+def _metrics(block: dict) -> dict:
+    """`<column>` and `<column>_ci` for every registered metric (metrics/registry.py)."""
+    out = {}
+    for m in REGISTRY.values():
+        out[m.column], out[f"{m.column}_ci"] = block.get(m.name), _ci(block, m.name)
+    return out
+
+
+def _human(h: dict, likert, human_ci) -> dict:
+    return {"human_ci": human_ci, "human_likert_mean": likert, "human_simulated": h.get("simulated", False),
+            "human_n_raters": h.get("n_raters"), "human_n_excluded_raters": h.get("n_excluded_raters"),
+            "human_krippendorff_alpha": h.get("krippendorff_alpha"),
+            "human_krippendorff_alpha_pairwise": h.get("krippendorff_alpha_pairwise"),
+            "human_bt_strength": h.get("bt_strength"), "human_bt_ci": h.get("bt_ci", h.get("bt_ci95")),
+            "human_rubric": h.get("rubric"), "human_ci_level": h.get("ci_level")}
 
 
 def _quality(score: dict, rcfg: ReportConfig, missing: dict) -> dict:
@@ -34,28 +56,21 @@ def _quality(score: dict, rcfg: ReportConfig, missing: dict) -> dict:
         parts = {**composite.components(o["fid"], o["clip_score"], n.human_worst, n), "human": None}
     else:
         parts = composite.components(o["fid"], o["clip_score"], likert, n)
-    cis = {"fid": _ci(o, "fid"), "clip": _ci(o, "clip_score"), "human": h.get("likert_ci95") or _ci(h, "likert")}
+    cis = {"fid": _ci(o, "fid"), "clip": _ci(o, "clip_score"), "human": _ci(h, "likert")}
+    level = o.get("ci_level", LEGACY_CI_LEVEL)
+    levels = {"fid": level, "clip": level, "human": h.get("ci_level", LEGACY_CI_LEVEL)}
     for comp, ci in cis.items():
         if ci is None:
-            missing[f"{comp}_ci95"] = "the score stage reported no confidence interval for this metric"
-    se = {c: uncertainty.component_se(cis[c], *(getattr(n, a) for a in ANCHORS[c])) for c in composite.COMPONENTS}
+            missing[f"{comp}_ci"] = "the score stage reported no confidence interval for this metric"
+    se = {c: uncertainty.component_se(cis[c], *(getattr(n, a) for a in ANCHORS[c]), level=levels[c])
+          for c in composite.COMPONENTS}
     human_ci = sorted(composite.normalise(x, n.human_best, n.human_worst) for x in cis["human"]) if cis["human"] else None
     value = composite.composite(parts, rcfg) if likert is not None else None
-    return {"composite": value, "components": parts, "component_se": se,
-            "fid": o["fid"], "fid_ci95": cis["fid"], "kid": o["kid_mean"], "kid_std": o["kid_std"],
-            "kid_ci95": _ci(o, "kid_full"), "kid_full": o.get("kid_full"), "clip_score": o["clip_score"], "clip_score_ci95": cis["clip"],
-            "cmmd": o.get("cmmd"), "cmmd_ci95": _ci(o, "cmmd"), "ci_level": o.get("ci_level"), "human": parts["human"], "human_ci95": human_ci,
-            "human_likert_mean": likert, "human_simulated": h.get("simulated", False),
-            "human_n_raters": h.get("n_raters"), "human_n_excluded_raters": h.get("n_excluded_raters"),
-            "human_krippendorff_alpha": h.get("krippendorff_alpha"),
-            "human_krippendorff_alpha_pairwise": h.get("krippendorff_alpha_pairwise"),
-            "human_bt_strength": h.get("bt_strength"), "human_bt_ci95": h.get("bt_ci95"),
-            "human_rubric": h.get("rubric"),
-            "n_generated": o["n_generated"], "n_reference": o["n_reference"],
-            "categories": {c: {"fid": v["fid"], "fid_ci95": _ci(v, "fid"), "kid": v["kid_mean"],
-                               "clip_score": v["clip_score"], "clip_score_ci95": _ci(v, "clip_score"),
-                               "n_generated": v["n_generated"], "n_reference": v.get("n_reference")}
-                           for c, v in score["categories"].items()}}
+    return {"composite": value, "components": parts, "component_se": se, **_metrics(o),
+            "kid": o["kid_mean"], "kid_std": o["kid_std"], "ci_level": level, "human": parts["human"],
+            **_human(h, likert, human_ci), "n_generated": o["n_generated"], "n_reference": o["n_reference"],
+            "categories": {c: {**_metrics(v), "kid": v["kid_mean"], "n_generated": v["n_generated"],
+                               "n_reference": v.get("n_reference")} for c, v in score["categories"].items()}}
 
 
 def _cost(cost: dict | None, missing: dict) -> dict:
@@ -93,13 +108,21 @@ def entry(name: str, mcfg: ModelConfig, score: dict, cost: dict | None, lat: dic
     return row
 
 
+def ci_level(rows: list[dict]) -> float:
+    """The one CI level of the score stage's intervals (score.ci_level), which the composite's CI uses too."""
+    levels = {r["ci_level"] for r in rows if r.get("ci_level") is not None}
+    if len(levels) > 1:
+        raise ValueError(f"models were scored at different CI levels {sorted(levels)}; re-run `score` for all")
+    return levels.pop() if levels else LEGACY_CI_LEVEL
+
+
 def rank(rows: list[dict], rcfg: ReportConfig, seed: int = 0) -> list[dict]:
-    """Sort by composite (unscored models last), attach CIs and P(holds rank)."""
+    """Sort by composite (unscored models last), attach CIs (at the score's level) and P(holds rank)."""
     scored = sorted((r for r in rows if r["composite"] is not None), key=lambda r: (-r["composite"], r["model"]))
     unscored = sorted((r for r in rows if r["composite"] is None), key=lambda r: r["model"])
-    unc = uncertainty.uncertainty(scored, rcfg, seed=seed)
+    unc = uncertainty.uncertainty(scored, rcfg, seed=seed, level=ci_level(rows))
     for r in scored:
         r.update(unc[r["model"]])
     for r in unscored:
-        r.update({"composite_ci95": None, "rank": None, "p_holds_rank": None, "ci_missing": ["composite"]})
+        r.update({"composite_ci": None, "rank": None, "p_holds_rank": None, "ci_missing": ["composite"]})
     return scored + unscored

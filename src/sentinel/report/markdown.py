@@ -1,9 +1,11 @@
 """Render the leaderboard as Markdown: banner, leaderboard with CIs, categories, cost, sensitivity,
 model cards, conventions, samples and a provenance footer. Unmeasured figures say "not measured"."""
 from __future__ import annotations
-from sentinel.records import is_ok
 
 import re
+
+from sentinel.metrics.registry import REGISTRY
+from sentinel.records import is_ok
 
 NM = "not measured"
 
@@ -24,21 +26,40 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header), *("| " + " | ".join(r) + " |" for r in rows), ""]
 
 
+def _metric_cells(r: dict) -> list[str]:
+    """One cell per registered metric (metrics/registry.py): value [CI]."""
+    return [f"{f(r.get(m.column))} {ci(r.get(f'{m.column}_ci'))}" for m in REGISTRY.values()]
+
+
+def _level(board: dict) -> str:
+    levels = {r.get("ci_level") for r in board["models"] if r.get("ci_level") is not None}
+    return f"{levels.pop() * 100:g} %" if len(levels) == 1 else "?"
+
+
+def _latency_claim(r: dict) -> str:
+    if r.get("latency_n_requests") is None:
+        return "latency not measured"
+    return (f"{r['latency_n_requests']} latency requests, {r['latency_n_failed']} missed; p95 "
+            f"{'claimable' if r['latency_p95_claimable'] else 'NOT claimable at 99 % confidence (run too short)'}")
+
+
 def _leaderboard(board: dict) -> list[str]:
-    rows = [[f(r["rank"]), r["model"], f"{f(r['composite'], 1)} {ci(r['composite_ci95'], 1)}",
-             f"{r['p_holds_rank']:.0%}" if r["p_holds_rank"] is not None else NM, f"{f(r['fid'])} {ci(r['fid_ci95'])}", f"{f(r['kid'])} ± {f(r['kid_std'])}",
-             f"{f(r['clip_score'])} {ci(r['clip_score_ci95'])}",
-             f"{f(r['human'], 1)} {ci(r['human_ci95'], 1)}{' simulated' if r['human_simulated'] else ''}; "
+    rows = [[f(r["rank"]), r["model"], f"{f(r['composite'], 1)} {ci(r['composite_ci'], 1)}",
+             f"{r['p_holds_rank']:.0%}" if r["p_holds_rank"] is not None else NM, *_metric_cells(r),
+             f"{f(r['human'], 1)} {ci(r['human_ci'], 1)}{' simulated' if r['human_simulated'] else ''}; "
              f"raters {f(r['human_n_raters'])}, α {f(r['human_krippendorff_alpha'], 2)}",
              f(r["cost_usd_per_image"], 3), f(r["latency_p50_s"]), f(r["latency_p95_s"]), f(r["latency_p99_s"]),
              f(r["cold_start_s"]), f(r["failure_rate"], 2)] for r in board["models"]]
-    lines = ["## Leaderboard", "", *_table(["#", "model", "composite [95 % CI]", "P(holds rank)", "FID", "KID",
-                                            "CLIP score", "human 0-100", "$/image", "p50 s", "p95 s", "p99 s",
+    metric_cols = [f"{m.label} {'↑' if m.higher_is_better else '↓'}" for m in REGISTRY.values()]
+    lines = ["## Leaderboard", "", *_table(["#", "model", f"composite [{_level(board)} CI]", "P(holds rank)",
+                                            *metric_cols, "human 0-100", "$/image", "p50 s", "p95 s", "p99 s",
                                             "cold start s", "failure rate"], rows)]
+    lines.append(f"Intervals: seeded percentile bootstrap at the {_level(board)} level (score.ci_level); "
+                 "↑ higher is better, ↓ lower is better.")
+    lines.append("")
     for r in board["models"]:
         lines.append(f"- **{r['model']}**: n = {r['n_generated']} generated vs {r['n_reference']} reference images; "
-                     f"{r['latency_n_requests']} latency requests, {r['latency_n_failed']} missed; p95 "
-                     f"{'claimable' if r['latency_p95_claimable'] else 'NOT claimable at 99 % confidence (run too short)'}"
+                     + _latency_claim(r)
                      + (f"; CI omits {', '.join(r['ci_missing'])} uncertainty" if r["ci_missing"] else ""))
         lines += [f"    - {k}: not measured ({why})" for k, why in sorted(r["not_measured"].items())]
     return lines + [""]
@@ -56,7 +77,7 @@ def _latency(board: dict) -> list[str]:
 
 def _categories(board: dict) -> list[str]:
     cats = sorted({c for r in board["models"] for c in r["categories"]})
-    rows = [[r["model"], *(f"{f(r['categories'][c]['fid'])} {ci(r['categories'][c]['fid_ci95'])} / "
+    rows = [[r["model"], *(f"{f(r['categories'][c]['fid'])} {ci(r['categories'][c]['fid_ci'])} / "
                            f"{f(r['categories'][c]['clip_score'])}, n={r['categories'][c]['n_generated']}"
                            if c in r["categories"] else NM for c in cats)] for r in board["models"]]
     return ["## Per category (FID [CI] / CLIP score, n)", "", *_table(["model", *cats], rows)]

@@ -29,7 +29,7 @@ def _png(fig) -> bytes:
 def pareto(rows: list[dict]) -> bytes:
     """Composite (with its CI) against cost per image; the Pareto front is drawn as a step line."""
     fig, ax = plt.subplots(figsize=(6, 4))
-    pts = sorted((r["cost_usd_per_image"], r["composite"], r["model"], r.get("composite_ci95")) for r in rows)
+    pts = sorted((r["cost_usd_per_image"], r["composite"], r["model"], r.get("composite_ci")) for r in rows)
     for cost, comp, name, ci in pts:
         yerr = [[comp - ci[0]], [ci[1] - comp]] if ci else None
         ax.errorbar(cost, comp, yerr=yerr, fmt="o", capsize=3)

@@ -17,11 +17,11 @@ from sentinel.records import failure_summary, is_ok
 from sentinel.models import cards
 from sentinel.workloads.jobs import load_workload
 from sentinel.report.plots import latency_cdf, latency_vs_load, pareto
-from sentinel.provenance import (PLUMBING_NOTE, atomic_write_bytes, atomic_write_text, fingerprint, read_jsonl, to_json, staged_dir)
+from sentinel.provenance import (PLUMBING_NOTE, atomic_write_bytes, atomic_write_text, report_provenance, read_jsonl, to_json, staged_dir)
+from sentinel.report.flat import flat_metrics, metrics_json
 from sentinel.report.html import render_html
 from sentinel.report.markdown import render
 
-TRACKED = ("composite", "fid", "kid", "clip_score", "human", "cost_usd_per_image", *leaderboard.LATENCY_KEYS)
 
 
 def _read_json(path: str) -> dict:
@@ -48,7 +48,7 @@ def build(cfg: dict, score: dict, cost: dict, lat: dict, records: list[dict]) ->
             "weight_sensitivity": uncertainty.weight_sensitivity([r for r in rows if r["composite"] is not None], rcfg.weights),
             "convention": score["convention"], "price_card": cost["price_card"], "cost_note": cost.get("note", ""),
             "latency_note": lat.get("note", ""), "models": rows,
-            "model_cards": {n: _card(m) for n, m in cfg["model"].items()}, "provenance": fingerprint()}
+            "model_cards": {n: _card(m) for n, m in cfg["model"].items()}, "provenance": report_provenance()}
 
 
 def attribute_breakdown(cfg: dict, records: list[dict], score: dict) -> dict:
@@ -60,7 +60,8 @@ def attribute_breakdown(cfg: dict, records: list[dict], score: dict) -> dict:
         per_image = entry["overall"].get("clip_score_per_image") or []
         if len(per_image) == len(ok):
             rows += [{"model": model, "job_id": r["job_id"], "clip_score": v} for r, v in zip(ok, per_image)]
-    return breakdown(rows, {"human_mos": True, "clip_score": True}, qualified_attributes(wl), seed=0)
+    level = leaderboard.ci_level([e["overall"] for e in score["models"].values()])  # the score's level
+    return breakdown(rows, {"human_mos": True, "clip_score": True}, qualified_attributes(wl), seed=0, level=level)
 
 
 def _add_failures(rows: list[dict], records: list[dict]) -> None:
@@ -117,14 +118,16 @@ def run(params_path: str | Path = "params.yaml") -> dict:
     plots = plot_data(board, lat)
     markdown = render(board, records=records)
     html = render_html(board, records, Path(paths.images), plots)
+    flat = flat_metrics(board)
     files = {Path(paths.leaderboard): to_json(board), Path(paths.report): markdown, Path(paths.report_html): html}
+    if paths.metrics is not None:
+        files[Path(paths.metrics)] = metrics_json(flat)
     if track.enabled:
         with tempfile.TemporaryDirectory() as tmp:
             staged = [Path(tmp) / p.name for p in files]
             _write_all(dict(zip(staged, files.values())))
-            children = {r["model"]: {k: r[k] for k in TRACKED if r[k] is not None} for r in board["models"]}
             tracking.log_run(track.experiment, config.read_params(params_path), {}, [*staged, Path(params_path)],
-                             {"suite": board["suite"], "plumbing": str(board["plumbing"])}, children=children)
+                             tracking.run_tags(cfg, board), children=flat)
     with staged_dir(paths.plots) as tmp:
         for name, data in plots.items():
             target = tmp / name

@@ -1,9 +1,11 @@
 """Uncertainty on the composite: CIs, the probability that each model holds its rank, and weight sensitivity.
 
-Each component's 95 % CI (from the score stage's seeded bootstraps) is turned into a standard error
-on the 0-100 scale, se = (hi - lo) / (2 * 1.96) * 100 / |best - worst|, and components are drawn
+Each component's CI at level L (score.ci_level, from the score stage's seeded bootstraps) is turned
+into a standard error on the 0-100 scale, se = (hi - lo) / (2 * z(L)) * 100 / |best - worst| with
+z(L) = scipy.stats.norm.ppf((1 + L) / 2) (1.96 at 0.95, 1.645 at 0.90), and components are drawn
 independently from N(point, se), clipped to [0, 100], with numpy's PCG64 seeded by `seed`. The
-composite's CI is the 2.5/97.5 percentile of its draws; P(holds rank) is the share of draws in
+composite's CI is the (1-L)/2, (1+L)/2 percentile interval of its draws, recorded with `ci_level`
+(sentinel.metrics.bootstrap.interval); P(holds rank) is the share of draws in
 which the model keeps the rank it has at the point estimates. A component without a CI counts as
 exact (se = 0) and the entry lists it under `ci_missing`, so the interval is marked incomplete.
 """
@@ -11,10 +13,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from sentinel.report.composite import COMPONENTS
 from sentinel.config import ReportConfig
+from sentinel.metrics.bootstrap import interval, z
+from sentinel.report.composite import COMPONENTS
 
-Z95 = 1.959963984540054
 SENSITIVITY_WEIGHTS = {
     "equal thirds": {"fid": 1 / 3, "clip": 1 / 3, "human": 1 / 3},
     "FID-heavy": {"fid": 0.6, "clip": 0.2, "human": 0.2},
@@ -24,10 +26,11 @@ SENSITIVITY_WEIGHTS = {
 }
 
 
-def component_se(ci95: list[float] | None, best: float, worst: float) -> float | None:
-    if ci95 is None or None in ci95:
+def component_se(ci: list[float] | None, best: float, worst: float, level: float) -> float | None:
+    """The standard error, on the 0-100 scale, of a component whose interval `ci` is at `level`."""
+    if ci is None or None in ci:
         return None
-    return (ci95[1] - ci95[0]) / (2 * Z95) * 100.0 / abs(best - worst)
+    return (ci[1] - ci[0]) / (2 * z(level)) * 100.0 / abs(best - worst)
 
 
 def _ranks(composites: np.ndarray) -> np.ndarray:
@@ -46,7 +49,8 @@ def draws(points: np.ndarray, ses: np.ndarray, weights: dict[str, float], n: int
     return comp @ w
 
 
-def uncertainty(rows: list[dict], rcfg: ReportConfig, n: int = 2000, seed: int = 0) -> dict[str, dict]:
+def uncertainty(rows: list[dict], rcfg: ReportConfig, n: int = 2000, seed: int = 0,
+                level: float = 0.95) -> dict[str, dict]:
     """rows: leaderboard entries with `components` (0-100) and `component_se` (None = missing)."""
     if not rows:
         return {}
@@ -57,8 +61,8 @@ def uncertainty(rows: list[dict], rcfg: ReportConfig, n: int = 2000, seed: int =
     sim_ranks = _ranks(sims)
     out = {}
     for i, r in enumerate(rows):
-        lo, hi = np.percentile(sims[:, i], [2.5, 97.5])
-        out[r["model"]] = {"composite_ci95": [float(lo), float(hi)], "rank": int(point_rank[i]),
+        lo, hi = interval(sims[:, i], level)
+        out[r["model"]] = {"composite_ci": [lo, hi], "composite_ci_level": level, "rank": int(point_rank[i]),
                            "p_holds_rank": float(np.mean(sim_ranks[:, i] == point_rank[i])),
                            "ci_missing": [c for c in COMPONENTS if r["component_se"][c] is None],
                            "ci_draws": n, "ci_seed": seed}

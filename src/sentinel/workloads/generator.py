@@ -1,9 +1,10 @@
 """Generate a production-like workload CSV (and its .meta.json), seeded and versioned.
 
-    python -m sentinel.workloads.generator generate --profile 2026-q4      # -> workloads/2026-q4.csv + .meta.json
-    python -m sentinel.workloads.generator generate --profile smoke        # -> workloads/smoke.csv (12 jobs, 64 px)
-    python -m sentinel.workloads.generator check                           # committed files == a fresh generation?
-    python -m sentinel.workloads.generator card                            # refresh the tables in workloads/DATACARD.md
+    sentinel workload generate --profile 2026-q4      # -> workloads/2026-q4.csv + .meta.json
+    sentinel workload generate --profile smoke        # -> workloads/smoke.csv (12 jobs, 64 px)
+    sentinel workload check                           # committed files == a fresh generation?
+    sentinel workload card                            # refresh the tables in workloads/DATACARD.md
+(the command line lives in sentinel/workloads/__main__.py: `python -m sentinel.workloads` works too)
 
 The distributions live in sentinel.workloads.spec (stated in workloads/DATACARD.md). Everything is drawn
 from numpy.random.default_rng(profile seed), so the same version and seed give the same bytes.
@@ -12,12 +13,10 @@ what was sampled for it.
 """
 from __future__ import annotations
 
-import argparse
 import csv
 import io
 import json
 import re
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -149,31 +148,3 @@ def check(root: Path = ROOT) -> list[str]:
             stale.append(name)
     return stale
 
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sentinel.workloads.generator", description=__doc__.split("\n")[0])
-    sub = parser.add_subparsers(dest="cmd", required=True)
-    gen = sub.add_parser("generate", help="write workloads/<profile>.csv and .meta.json")
-    gen.add_argument("--profile", required=True, choices=sorted(spec.PROFILES))
-    gen.add_argument("--seed", type=int, default=None, help="override the profile's seed")
-    gen.add_argument("--out", type=Path, default=None)
-    sub.add_parser("check", help="exit 1 if a committed workload differs from a fresh generation")
-    args = parser.parse_args(argv)
-    if args.cmd == "generate":
-        out = args.out or ROOT / "workloads" / f"{args.profile}.csv"
-        meta = write(args.profile, out, args.seed)
-        print(f"wrote {out}: {meta['n_jobs']} jobs, seed {meta['seed']}, v{meta['version']}, "
-              f"sha256 {meta['csv_sha256'][:12]}")
-        return 0
-    if args.cmd == "check":
-        stale = check()
-        print("all workloads match their generator" if not stale else f"stale: {', '.join(stale)}")
-        return 1 if stale else 0
-    raise AssertionError(args.cmd)
-
-
-if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except WorkloadError as e:
-        sys.exit(f"error: {e}")

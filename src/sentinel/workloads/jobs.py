@@ -20,16 +20,14 @@ import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from sentinel.errors import WorkloadError  # noqa: F401 (re-exported: importable here as before)
+
 SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")  # ids become file names
 ATTR_KEY = re.compile(r"^[a-z][a-z0-9_]*$")
 COLUMNS = ("id", "category", "prompt", "negative_prompt", "seed", "width", "height", "steps", "guidance")
 EXTRA_COLUMNS = ("arrival_s", "attributes")  # optional, in this order, after COLUMNS
 MIN_SIDE_PX, MAX_SIDE_PX = 8, 4096  # the latency server refuses sides outside this range too
 MAX_STEPS = 1000
-
-
-class WorkloadError(ValueError):
-    """A workload file or row is malformed; the message names the file and line."""
 
 
 @dataclass(frozen=True)

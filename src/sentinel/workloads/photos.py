@@ -1,8 +1,8 @@
 """Reference photos for FID, prepared deterministically from the photographs inside scikit-image.
 
-`python -m sentinel.workloads.photos prepare --out data` writes data/reference/<category>/*.png plus a manifest.
+`sentinel data prepare --out data` writes data/reference/<category>/*.png plus a manifest.
 The published copy is pinned by data.dvc and stored in the in-repo DVC remote `dvc-store/`, so a
-fresh clone gets byte-identical files offline with `dvc pull`; `python -m sentinel.workloads.photos check`
+fresh clone gets byte-identical files offline with `dvc pull`; `sentinel data check`
 proves the pinned pixels are exactly what this recipe produces.
 
 Sources (scikit-image's bundled data; licences per skimage.data docs: public domain / CC0 except
@@ -12,6 +12,7 @@ motorcycle pair for products; astronaut, chelsea and camera for creative portrai
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from skimage import data as skdata
 from sentinel.images import decode_rgb, encode_png
 from sentinel.provenance import sha256_bytes, staged_dir, write_json
 
+log = logging.getLogger(__name__)
 SIZE = 64
 PER_CATEGORY = 16
 
@@ -98,21 +100,24 @@ def check(root: Path) -> list[str]:
     return bad
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m sentinel.workloads.photos", description=__doc__.split("\n")[0])
-    ap.add_argument("command", choices=["prepare", "check"])
-    ap.add_argument("--out", type=Path, default=Path("data"))
+def main(argv: list[str] | None = None, prog: str = "sentinel data") -> int:
+    ap = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
+    ap.add_argument("command", choices=["prepare", "check"],
+                    help="prepare: write the photos; check: compare the pinned photos with the recipe")
+    ap.add_argument("--out", type=Path, default=Path("data"), help="the data folder (default: data)")
     args = ap.parse_args(argv)
     if args.command == "prepare":
         m = prepare(args.out)
-        print(f"wrote {sum(len(v) for v in m['categories'].values())} reference photos under {args.out}/reference")
+        log.info("wrote %d reference photos under %s/reference", sum(len(v) for v in m["categories"].values()), args.out)
         return 0
     bad = check(args.out)
     for b in bad:
-        print(f"MISMATCH {b}", file=sys.stderr)
+        log.error("mismatch: %s", b)
     print("reference photos match the recipe" if not bad else f"{len(bad)} reference photos differ from the recipe")
     return 1 if bad else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from sentinel.console import run_main
+
+    sys.exit(run_main("data", main))

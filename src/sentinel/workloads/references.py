@@ -11,9 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-
-class ReferenceSetError(ValueError):
-    """A reference mapping names an unknown category, or a folder with no PNGs."""
+from sentinel.errors import ReferenceSetError  # noqa: F401 (re-exported: importable here as before)
 
 
 def check_reference(reference: Mapping[str, str], categories: tuple[str, ...]) -> None:

@@ -1,13 +1,13 @@
 """Rating-app database -> ratings JSONL that `score` reads (score.human.source: <that path>).
 
 Rows follow src/sentinel/human/summary.py: pairwise and likert rows for real comparisons, gold
-rows (with `check: gold | attention`) for the quality-control items. Order: by rating id.
+rows (with `check: gold | attention`) for the quality-control items. Every row carries the rubric
+its vote was cast under (ratings.rubric). Order: by rating id.
 """
 from __future__ import annotations
 
 import sqlalchemy as sa
 
-from sentinel.human.simulate import RUBRIC
 from sentinel.human.app import db
 
 
@@ -22,7 +22,8 @@ def rows(eng: sa.Engine) -> list[dict]:
     out = []
     with eng.connect() as conn:
         for r in conn.execute(query):
-            base = {"rater": r.rater_id, "category": r.category, "job_id": r.job_id, "simulated": False}
+            base = {"rater": r.rater_id, "category": r.category, "job_id": r.job_id, "rubric": r.rubric,
+                    "simulated": False}
             if r.kind != "compare":
                 out.append({"kind": "gold", **base, "check": r.kind, "correct": r.outcome == r.expected})
                 continue
@@ -30,6 +31,6 @@ def rows(eng: sa.Engine) -> list[dict]:
                         "outcome": r.outcome})
             for model, sha, likert in ((r.model_a, r.sha_a, r.likert_a), (r.model_b, r.sha_b, r.likert_b)):
                 for dim, value in sorted(likert.items()):
-                    out.append({"kind": "likert", **base, "model": model, "image_sha256": sha, "rubric": RUBRIC,
+                    out.append({"kind": "likert", **base, "model": model, "image_sha256": sha,
                                 "dimension": dim, "likert": value})
     return out

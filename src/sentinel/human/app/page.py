@@ -1,4 +1,5 @@
-"""The rating page (Jinja template). No model names can reach it: it only receives opaque ids."""
+"""The rating page (Jinja template). No model names can reach it: it only receives opaque ids.
+It shows the configured rubric (`rubric`, from score.human.rubric), which each vote then stores."""
 
 DIMENSIONS = ("prompt_alignment", "photorealism", "fidelity", "artefacts", "overall")
 
@@ -23,9 +24,10 @@ PAGE = """<!doctype html>
  <span id="progress">{{ n_done + 1 }} of {{ n_total }}</span></p>
 <p id="prompt"><strong>Prompt:</strong> {{ prompt }}</p>
 <p>Keys: <kbd>1</kbd> or <kbd>&larr;</kbd> left is better, <kbd>2</kbd> or <kbd>&darr;</kbd> tie,
- <kbd>3</kbd> or <kbd>&rarr;</kbd> right is better. Rubric: human-v2.</p>
+ <kbd>3</kbd> or <kbd>&rarr;</kbd> right is better. Rubric: <span id="rubric">{{ rubric }}</span>.</p>
 <form method="post" action="/rate" id="form">
 <input type="hidden" name="t" value="{{ token }}"><input type="hidden" name="task" value="{{ task }}">
+<input type="hidden" name="csrf" value="{{ csrf }}">
 <div class="pair">
 {% for side in ("left", "right") %}
 <figure><img src="/img/{{ images[side] }}?t={{ token }}" alt="{{ side }} image" id="img-{{ side }}">
