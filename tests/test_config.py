@@ -92,7 +92,6 @@ def test_the_names_validation_restates_are_the_registries_themselves():
     """sentinel.validate lists valid names without importing torch; each list must equal its registry."""
     from sentinel import api, executors, validate
     from sentinel.latency import schedules
-    from sentinel.metrics import preference
     from sentinel.models import loader, tiny
     from sentinel.report import composite
 
@@ -101,7 +100,6 @@ def test_the_names_validation_restates_are_the_registries_themselves():
     assert set(validate.API_PROTOCOLS) == set(api.PROTOCOLS)
     assert set(validate.EXECUTORS) == set(executors.EXECUTORS)
     assert set(validate.COMPONENTS) == set(composite.COMPONENTS)
-    assert set(validate.PREFERENCE_MODELS) == set(preference.REGISTRY)
     assert set(validate.ARRIVALS) <= set(schedules.KINDS)
     from sentinel.human import rubric
 

@@ -116,7 +116,7 @@ def test_html_report_renders_in_chromium_with_every_image_and_no_console_errors(
         assert len(images) >= 2 + 6, images  # two plots + a sample grid per model and category
         assert all(ok for _, ok in images), [alt for alt, ok in images if not ok]
         text = driver.find_element("tag name", "body").text
-        for section in ("Leaderboard", "Per category", "Cost per image", "Weight sensitivity", "Model cards",
+        for section in ("Leaderboard", "Per category", "Cost per 1,000 images", "Weight sensitivity", "Model cards",
                         "Plots", "Sample images", "PLUMBING CHECK", "Provenance"):
             assert section in text, section
         errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]

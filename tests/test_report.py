@@ -117,3 +117,73 @@ def test_the_frozen_release_leaderboard_rebuilds_under_todays_names(root):
               if c.failed]
     assert failed == []
     assert all(r["ci_level"] == 0.95 and r["composite_ci_level"] == 0.95 for r in board["models"])
+
+
+V2 = ReportConfig(version="composite-v2", weights={"fid": 0.4, "clip": 0.3, "human": 0.3}, normalisation=NORM)
+
+
+def _export_rows(votes_per_rater):
+    """Rows as `sentinel.human.app.export` writes them for raters who pressed only the pairwise keys."""
+    rows = []
+    for rater, outcomes in votes_per_rater.items():
+        rows.append({"kind": "gold", "rater": rater, "category": "c", "job_id": "g", "rubric": "human-v2",
+                     "simulated": False, "check": "gold", "correct": True})
+        rows += [{"kind": "pairwise", "rater": rater, "category": "c", "job_id": f"j{i}", "rubric": "human-v2",
+                  "simulated": False, "model_a": "a", "model_b": "b", "outcome": o} for i, o in enumerate(outcomes)]
+    return rows
+
+
+def test_two_raters_answering_only_pairwise_give_a_ranked_leaderboard():
+    from sentinel.human.summary import summarise
+
+    rows = _export_rows({"r1": ["a", "a", "a", "b"], "r2": ["a", "b", "a", "a"]})  # a wins 6 of 8
+    scores = {}
+    for m in ("a", "b"):
+        scores[m] = _score(20, 30, 4.0)
+        scores[m]["human"] = summarise(rows, m, seed=0, n_boot=200)
+    rows_out = [leaderboard.entry(n, _model(n), s, None, None, V2) for n, s in scores.items()]
+    board = {r["model"]: r for r in leaderboard.rank(rows_out, V2)}
+    # Bradley-Terry MLE without ties: theta_a - theta_b = log(6/2); centred theta_a = log(3)/2, so
+    # human_a = 100 * sigmoid(log(3)/2) = 100 * sqrt(3) / (1 + sqrt(3)) (the ridge prior moves it < 0.1)
+    expected = 100 * np.sqrt(3) / (1 + np.sqrt(3))
+    assert board["a"]["human"] == pytest.approx(expected, abs=0.1)
+    assert board["b"]["human"] == pytest.approx(100 - expected, abs=0.1)
+    assert board["a"]["human_source"] == "pairwise" and board["a"]["human_bt_n_votes"] == 8
+    assert board["a"]["composite"] == pytest.approx(0.4 * 80 + 0.3 * 75 + 0.3 * expected, abs=0.05)
+    assert (board["a"]["rank"], board["b"]["rank"]) == (1, 2)
+    lo, hi = board["a"]["human_ci"]
+    assert lo < board["a"]["human"] < hi and "human_ci" not in board["a"]["not_measured"]
+
+
+def test_auto_keeps_composite_v1_numbers_when_likert_is_present():
+    v1 = _board({"a": _score(20, 30, 4.0), "b": _score(40, 25, 3.0)})
+    rows = [leaderboard.entry(n, _model(n), s, None, None, V2)
+            for n, s in {"a": _score(20, 30, 4.0), "b": _score(40, 25, 3.0)}.items()]
+    v2 = {r["model"]: r for r in leaderboard.rank(rows, V2)}
+    for m in ("a", "b"):
+        assert v2[m]["composite"] == v1[m]["composite"] and v2[m]["composite_ci"] == v1[m]["composite_ci"]
+        assert v2[m]["human_source"] == "likert"
+    assert v1["a"]["human"] == pytest.approx(75.0)  # (4 - 1) / (5 - 1) on the Likert anchors
+
+
+def test_pairwise_source_needs_composite_v2():
+    from sentinel.report import composite
+
+    with pytest.raises(ValueError, match="report.human_source: pairwise needs report.version"):
+        composite.validate(ReportConfig(version="composite-v1", weights=RCFG.weights, normalisation=NORM,
+                                        human_source="pairwise"))
+
+
+def test_report_rules_are_checked_at_load_all_at_once(root, tmp_path):
+    import yaml
+
+    from sentinel import config
+    from sentinel.errors import ConfigError
+
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["report"].update(version="composite-v1", human_source="pairwise", attribute_min_n=0)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    with pytest.raises(ConfigError) as err:
+        config.load(tmp_path / "params.yaml")
+    assert "report.human_source: pairwise needs report.version composite-v2" in str(err.value)
+    assert "report.attribute_min_n" in str(err.value)

@@ -74,7 +74,10 @@ def test_every_metric_has_a_ci_and_n_per_model_and_category(two_runs):
         assert part["ci_level"] == 0.95 and part["bootstrap_samples"] == 50
         for key in METRICS_WITH_CI:
             ci = part["ci"][key]
-            assert ci["low"] <= ci["high"], key
+            if ci["low"] is None:  # half-sample intervals need 4 images a side: said, not faked
+                assert key != "clip_score" and part["n_generated"] < 4 and "at least 4" in ci["ci_method"], key
+            else:
+                assert ci["low"] <= part[key] <= ci["high"], key
             n = ci["n_pairs"] if key == "clip_score" else ci["n_generated"]
             assert n == part["n_generated"], key
         assert part["ci"]["clip_score"]["low"] <= part["clip_score"] <= part["ci"]["clip_score"]["high"]
@@ -87,6 +90,21 @@ def test_metrics_json_is_byte_identical_and_the_rerun_recomputes_nothing(project
     assert first_stats["computed"] > 0 and first_stats["decoded"] == 9 + 9
     assert second_stats["computed"] == 0 and second_stats["decoded"] == 0, second_stats
     assert "\"computed\":" not in first_bytes.decode() and "\"decoded\":" not in first_bytes.decode()
+
+
+def test_the_smoke_run_says_plumbing_because_of_its_weights_hashes(project, two_runs, inception_weights):
+    """The banner comes from facts (metrics/profile.py): the smoke weights' sha256 and the profile."""
+    import hashlib
+
+    from sentinel.provenance import PLUMBING_NOTE
+
+    result = two_runs[0]
+    verdict = result["convention"]["profile"]
+    digest = hashlib.sha256(inception_weights.read_bytes()).hexdigest()
+    assert verdict["plumbing"] and verdict["profile"] == "smoke"
+    assert f"score.inception_weights: {inception_weights} has sha256 {digest}, the seeded smoke InceptionV3" \
+        " (inception-smoke.pt, seed 0)" in verdict["reasons"]
+    assert result["note"] == PLUMBING_NOTE and result["models"]["m"]["plumbing"]
 
 
 def test_enabled_preference_model_without_weights_stops_the_stage(project, tmp_path):

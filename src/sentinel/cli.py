@@ -79,19 +79,22 @@ def plan_main(argv: list[str] | None = None, prog: str = "sentinel plan") -> int
     pre.add_argument("--params")
     pre.add_argument("-h", "--help", action="store_true")
     known, rest = pre.parse_known_args(argv)
-    if not known.help:
-        _validate_suite(known.params, [a for a in rest if "=" in a and not a.startswith("-")])
+    cfg = None if known.help else _validate_suite(known.params, [a for a in rest if "=" in a and not a.startswith("-")])
     from sentinel.cost import planner
 
-    return planner.main(argv)
+    code = planner.main(argv)
+    if cfg is not None and code == 0:  # the score profile and its pinned weights (sentinel.metrics.profile)
+        from sentinel.metrics import profile
+
+        print("\n".join(["", *profile.describe(cfg["score"], cfg["paths"].data, cfg["workload"])]))
+    return code
 
 
-def _validate_suite(params: str | None, overrides: list[str]) -> None:
+def _validate_suite(params: str | None, overrides: list[str]) -> dict:
     from sentinel import config
 
     if params:
-        config.load(params)
-        return
+        return config.load(params)
     import tempfile
     from pathlib import Path
 
@@ -104,7 +107,7 @@ def _validate_suite(params: str | None, overrides: list[str]) -> None:
         path = Path(tmp) / "params.yaml"
         path.write_text(yaml.safe_dump(composed, sort_keys=False))
         try:
-            config.load(path)
+            return config.load(path)
         except config.ConfigError as e:  # name what the user wrote, not the temporary file
             where = f"conf/ with overrides {' '.join(overrides) or '(none)'}"
             raise config.ConfigError(*e.problems, path=where) from None

@@ -131,6 +131,11 @@ class ScoreConfig:
     ci_level: float = 0.95
     preference_models: tuple[str, ...] = ()  # human-preference scorers (imagereward, hpsv2, pickscore): off
     preference_weights_dir: str = "weights/preference"
+    # The score profile (conf/score/<profile>.yaml) and what makes a run plumbing: sentinel.metrics.profile.
+    profile: str = "smoke"  # "smoke" is always plumbing
+    weights_manifest: str | None = None  # `sentinel fetch` manifest pinning the metric weights by sha256
+    reference_min_n: int = 0  # fewer reference PNGs in any category: the run is plumbing
+    reference_min_px: int = 0  # any reference PNG's shorter side below this: the run is plumbing
 
 
 @dataclass(frozen=True)
@@ -194,6 +199,8 @@ class ReportConfig:
     version: str
     weights: dict[str, float]
     normalisation: NormalisationConfig
+    human_source: str = "auto"  # likert | pairwise | auto (Likert when rated, else Bradley-Terry; composite-v2)
+    attribute_min_n: int = 5  # per-attribute cells and "largest gap" lines need n >= this on each side
 
 
 @dataclass(frozen=True)

@@ -38,12 +38,34 @@ def combine(sc: config.ScoreConfig, all_records: list[dict], entries: dict[str, 
         entry = {**entry, "human": human.summarise(ratings, model, sc.human.seed, sc.bootstrap_samples,
                                                    sc.human.gold_min_accuracy, level=sc.ci_level)}
         result["models"][model] = entry
+    result["judge_agreement"] = judge_agreement(ratings, result["models"], records, sc.ci_level)
+    result["judge_agreement_simulated_raters"] = any(r.get("simulated") for r in ratings)
     failed_only = {m: sum(1 for r in all_records if r["model"] == m) for m, e in entries.items() if e is None}
     if failed_only:
         result["models_without_images"] = failed_only  # every record failed: nothing to score
-    if any(m["plumbing"] for m in result["models"].values()):
+    if any(m["plumbing"] for m in result["models"].values()) or convention.get("profile", {}).get("plumbing"):
         result["note"] = PLUMBING_NOTE
     return result, ratings
+
+
+def judge_agreement(ratings: list[dict], models: dict[str, dict], records: list[dict], level: float) -> dict:
+    """Per automatic metric, how often it agrees with the human pairwise votes (human/agreement.py):
+    per-image CLIP scores where they exist, model-level values for set metrics (FID, KID, CMMD)."""
+    from sentinel.human.agreement import agreement
+    from sentinel.metrics.registry import REGISTRY
+
+    votes = [r for r in ratings if r.get("kind") == "pairwise"]
+    metrics = {}
+    for name, metric in REGISTRY.items():
+        values = {m: e["overall"].get(name) for m, e in models.items() if e["overall"].get(name) is not None}
+        per_image = {}
+        for m, e in models.items():
+            scores = e["overall"].get(f"{name}_per_image")
+            ok = [r for r in records if r["model"] == m]
+            if scores and len(scores) == len(ok):
+                per_image.update({(m, r["job_id"]): v for r, v in zip(ok, scores)})
+        metrics[name] = {"higher_is_better": metric.higher_is_better, "models": values, "per_image": per_image}
+    return agreement(votes, metrics, level)
 
 
 def _quality(mps: dict, sc: config.ScoreConfig, records: list[dict], images: Path) -> tuple[dict, list[dict]]:

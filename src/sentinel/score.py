@@ -64,6 +64,18 @@ def _check_weights(sc: config.ScoreConfig) -> None:
                 f"download the official weights and set score.{key} to their path")
 
 
+def production_checks(cfg: dict, model_records: list[dict]) -> dict:
+    """What a customer checks on each delivered image (sentinel.checks; rubrics/workload-checks-v1.md):
+    real pixels, no hub weights, so real numbers even in the plumbing suite. Failed jobs count as failed."""
+    from sentinel.checks.run import check_model as run_checks
+    from sentinel.workloads.jobs import load_workload
+
+    wl = load_workload(cfg["workload"].jobs, cfg["workload"].categories)
+    jobs = {j.id: {"prompt": j.prompt, "attributes": wl.attributes.get(j.id, {})} for j in wl.jobs}
+    paths = cfg["paths"]
+    return run_checks(model_records, Path(paths.images), jobs, Path(paths.data), level=cfg["score"].ci_level)
+
+
 def quality(cfg: dict, model: str, model_records: list[dict], cache, enabled_preference) -> dict | None:
     """One model's quality block (everything but the human component, which needs every model), or
     None when every one of its jobs failed (nothing to score)."""
@@ -73,6 +85,7 @@ def quality(cfg: dict, model: str, model_records: list[dict], cache, enabled_pre
         return None
     entry = score_model(ok, Path(paths.images), Path(paths.data), cfg["workload"], sc, cache, enabled_preference)
     entry["n_failed"] = len(model_records) - len(ok)
+    entry["checks"] = production_checks(cfg, model_records)
     entry["plumbing"] = any(r["plumbing"] for r in ok)
     return entry
 
@@ -80,21 +93,25 @@ def quality(cfg: dict, model: str, model_records: list[dict], cache, enabled_pre
 def run(params_path: str | Path = "params.yaml", model: str | None = None) -> dict:
     """One model's quality file (DVC's `score@<model>`: the images' features and metrics), or, with
     no model, every model plus the human component into the all-model file (release reruns)."""
-    from sentinel.metrics import compute as metrics, preference  # torch: only when scoring
+    from sentinel.metrics import compute as metrics, preference, profile  # torch: only when scoring
 
-    cfg = config.load(params_path, sections=("score", "workload", "paths", "model"))
+    cfg = config.load(params_path, sections=("score", "workload", "paths", "model", "suite"))
     sc, paths = cfg["score"], cfg["paths"]
     if model is not None:
         check_model(cfg["model"], model)
         mp = model_paths(paths, model)
     _check_weights(sc)
+    verdict = profile.assess(sc, Path(paths.data), cfg["workload"])  # plumbing from facts: metrics/profile.py
+    profile.require_release(cfg["suite"], verdict)  # a non-plumbing suite refuses before any extraction
     enabled_preference = preference.resolve(sc.preference_models, sc.preference_weights_dir)
     all_records = read_jsonl(mp.records if model is not None else paths.records)
     cache = metrics.FeatureCache(sc.cache_dir or None)
-    convention = metrics.convention(sc.inception_weights, sc.clip_arch, sc.clip_weights)
+    convention = {**metrics.convention(sc.inception_weights, sc.clip_arch, sc.clip_weights), "profile": verdict}
     names = [model] if model is not None else list(dict.fromkeys(r["model"] for r in all_records))
     entries = {m: quality(cfg, m, [r for r in all_records if r["model"] == m], cache, enabled_preference)
                for m in names}
+    for e in (e for e in entries.values() if e is not None):
+        e["plumbing"] = e["plumbing"] or verdict["plumbing"]
     stats_path = Path(paths.score).parent / "cache_stats.json"
     if model is not None:
         out = {"model": model, "quality": entries[model], "convention": convention, "environment": environment()}

@@ -12,13 +12,18 @@ whose keys or types are wrong is reported for those first (its ranges are checke
 The name lists below are the registries' names, restated so that loading a config imports no torch
 and no stage code (this module imports nothing of the project); tests/test_config.py checks that
 they equal the registries themselves (tiny.BUILDERS, loader.DTYPES, api.PROTOCOLS,
-executors.EXECUTORS, composite.COMPONENTS, preference.REGISTRY, human.rubric).
+executors.EXECUTORS, composite.COMPONENTS, human.rubric). Preference models are the one
+exception: they can be registered at run time, so `_score` reads sentinel.metrics.preference.REGISTRY
+itself (a dataclass and a dict; importing it loads no torch).
 """
 from __future__ import annotations
 
 import datetime
+import functools
+import hashlib
 import ipaddress
 import math
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -30,10 +35,19 @@ API_PROTOCOLS = ("openai-images", "submit-poll")
 EXECUTORS = ("local", "ray")
 ARRIVALS = ("trace", "poisson", "gamma")  # sentinel.latency: the workload's own trace, or a drawn schedule
 COMPONENTS = ("fid", "clip", "human")  # sentinel.report.composite: the parts report.weights weighs
-PREFERENCE_MODELS = ("hpsv2", "imagereward", "pickscore")  # sentinel.metrics.preference's registered slots
 DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 PIPELINE_CLASS = re.compile(r"^[A-Z][A-Za-z0-9]*Pipeline$")  # a diffusers pipeline class name
 RUBRICS_DIR = Path(__file__).resolve().parents[2] / "rubrics"  # sentinel.human.rubric: rubrics/human-*.md
+SMOKE_PROFILE = "smoke"  # conf/score/smoke.yaml: always plumbing
+# sha256 -> what it is: `sentinel weights --out weights/` at seed 0 writes byte-identical files (the smoke
+# suite's); the one record of them (sentinel.metrics.profile reads it; tests/test_score_release_profile.py
+# regenerates the files and checks these values).
+SMOKE_SHA256 = {
+    "4bc50a0fa2b90cc9a4072a8714f54e5c8ffa8129b2399694a55d180a14b6d033":
+        "the seeded smoke InceptionV3 (inception-smoke.pt, seed 0)",
+    "d44939f3d2c0e856d903b84ec3f4807f89db2471a7d463e9c74662637cb5ce40":
+        "the seeded smoke CLIP ViT-B-32 (clip-ViT-B-32-smoke.pt, seed 0)",
+}
 
 
 class _Problems(list):
@@ -128,6 +142,11 @@ def _score(p: _Problems, s: Any) -> None:
     for key in ("batch_size", "kid_subset_size", "kid_subsets", "bootstrap_samples"):
         p.check(getattr(s, key) >= 1, f"score.{key}", "must be >= 1", getattr(s, key))
     p.check(s.seed >= 0, "score.seed", "must be >= 0", s.seed)
+    for key in ("reference_min_n", "reference_min_px"):
+        p.check(getattr(s, key) >= 0, f"score.{key}", "must be >= 0", getattr(s, key))
+    if s.weights_manifest is not None:
+        p.check(Path(s.weights_manifest).is_file(), "score.weights_manifest", "must be a manifest file",
+                s.weights_manifest)
     p.number("score.human.gold_min_accuracy", s.human.gold_min_accuracy, 0, 1)
     p.check(s.human.seed >= 0, "score.human.seed", "must be >= 0", s.human.seed)
     if s.human.source == "simulated":
@@ -135,8 +154,11 @@ def _score(p: _Problems, s: Any) -> None:
     else:
         p.check(s.human.source.endswith(".jsonl"), "score.human.source",
                 "must be `simulated` or a ratings export (.jsonl)", s.human.source)
-    for name in s.preference_models:
-        p.one_of("score.preference_models", name, PREFERENCE_MODELS)
+    if s.preference_models:  # the live registry: a scorer registered at run time is valid (no torch here)
+        from sentinel.metrics import preference
+
+        for name in s.preference_models:
+            p.one_of("score.preference_models", name, tuple(sorted(preference.REGISTRY)))
     if getattr(s.human, "rubric", None) is not None:
         p.one_of("score.human.rubric", s.human.rubric, tuple(sorted(x.stem for x in RUBRICS_DIR.glob("human-*.md"))))
 
@@ -207,6 +229,10 @@ def _report(p: _Problems, r: Any) -> None:
         p.number(f"report.normalisation.{part}_best", best)
         p.number(f"report.normalisation.{part}_worst", worst)
         p.check(best != worst, f"report.normalisation.{part}_best", f"must differ from {part}_worst", best)
+    p.one_of("report.human_source", r.human_source, ("auto", "likert", "pairwise"))  # sentinel.report.composite
+    p.check(r.human_source != "pairwise" or r.version == "composite-v2", "report.human_source",
+            "pairwise needs report.version composite-v2 (rubrics/composite.md)", r.version)
+    p.number("report.attribute_min_n", r.attribute_min_n, 1)
 
 
 def _generate(p: _Problems, g: Any) -> None:
@@ -231,8 +257,43 @@ def _paths(p: _Problems, paths: Any) -> None:
         seen.setdefault(value, key)
 
 
+@functools.lru_cache(maxsize=16)
+def _sha256_cached(path: str, mtime_ns: int, size: int) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()
+
+
+def file_sha256(path: str | Path) -> str:
+    """sha256 of a file, hashed once per (path, mtime, size) in this process (weights are 0.1-0.6 GB)."""
+    st = os.stat(path)
+    return _sha256_cached(str(Path(path).resolve()), st.st_mtime_ns, st.st_size)
+
+
+def smoke_weight_reasons(sc: Any) -> list[str]:
+    """The smoke profile, or a present metric weights file whose sha256 is a known smoke file's
+    (sentinel.metrics.profile adds the reasons that need the manifest or the reference data)."""
+    out = [f"score.profile: {sc.profile!r} is the smoke profile (seeded random metric networks)"] \
+        if sc.profile == SMOKE_PROFILE else []
+    for key in ("inception_weights", "clip_weights"):
+        path = Path(getattr(sc, key))
+        if path.is_file() and (digest := file_sha256(path)) in SMOKE_SHA256:
+            out.append(f"score.{key}: {path} has sha256 {digest}, {SMOKE_SHA256[digest]}")
+    return out
+
+
+def _non_plumbing_weights(p: _Problems, suite: Any, sc: Any) -> None:
+    """A suite that declares `plumbing: false` refuses smoke metric weights before any stage runs."""
+    p.extend(f"suite.plumbing: false (suite {suite.name}) refuses plumbing metric weights: {r}"
+             for r in smoke_weight_reasons(sc))
+
+
 def _cross(p: _Problems, cfg: dict[str, Any]) -> None:
     """Rules that need two sections."""
+    if "suite" in cfg and "score" in cfg and not cfg["suite"].plumbing:
+        _non_plumbing_weights(p, cfg["suite"], cfg["score"])
     if "model" in cfg and "cost" in cfg:
         for name, m in cfg["model"].items():
             if m.source != "api" and name in cfg["cost"].list_price_usd_per_image:

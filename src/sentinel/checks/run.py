@@ -41,13 +41,14 @@ def _headshots(rows: list[dict], images: dict[str, np.ndarray], level: float) ->
 
 
 def _products(rows: list[dict], images: dict, jobs: dict, data_dir: Path, level: float) -> dict:
-    white = [r for r in rows if asks_white_background(jobs[r["job_id"]])]
+    job = lambda r: jobs.get(r["job_id"]) or {"prompt": r.get("prompt", ""), "attributes": {}}  # noqa: E731
+    white = [r for r in rows if asks_white_background(job(r))]
     pure = {r["job_id"]: background.purity(images[r["job_id"]]) for r in white if r["job_id"] in images}
     out = {"product_white_background": summary.rate(
                {r["job_id"]: pure.get(r["job_id"], 0.0) >= THRESHOLDS["purity_min"] for r in white}, level),
            "product_background_purity": summary.mean(pure, level)}
-    refs = {r["job_id"]: data_dir / jobs[r["job_id"]]["attributes"]["reference_image"] for r in rows
-            if r["job_id"] in images and jobs[r["job_id"]].get("attributes", {}).get("reference_image")}
+    refs = {r["job_id"]: data_dir / job(r)["attributes"]["reference_image"] for r in rows
+            if r["job_id"] in images and job(r)["attributes"].get("reference_image")}
     out["product_colour_delta_e00"] = summary.mean(
         {j: colour.colour_difference(images[j], _rgb(p)) for j, p in refs.items()}, level)
     return out

@@ -74,3 +74,40 @@ def cmmd_point(x: Inputs) -> float:
 
 def cmmd_replicates(x: Inputs, counts: np.ndarray) -> np.ndarray:
     return bs.cmmd_replicates(*_cmmd_kernels(x), counts)
+
+
+def _half(x: Inputs, level: float, which: str) -> dict:
+    """Half-sample interval (metrics/halfsample.py) for FID, KID or CMMD: both sides resampled
+    without replacement, seeded from the image paths; below 4 images a side there is none."""
+    from sentinel.metrics import halfsample as hs
+
+    gen, ref = (x.gen["inception"], x.ref["inception"]) if which != "cmmd" else (x.gen["clip"], x.ref["clip"])
+    if len(gen) < 4 or len(ref) < 4:
+        return {"low": None, "high": None, "ci_method": "none: half-sampling needs at least 4 images per side"}
+    reps, seed = x.settings["interval_reps"], hs.seed_from_keys(x.settings["keys"], salt=f"{which}:{x.settings['seed']}")
+    if which == "fid":
+        g = x.cached("grams", lambda: hs.grams(gen, ref))
+        out = hs.fid_interval(gen, ref, level=level, reps=reps, seed=seed, g=g)
+    elif which == "kid":
+        g = x.cached("grams", lambda: hs.grams(gen, ref))
+        out = hs.kid_interval(gen, ref, level=level, reps=reps, seed=seed, g=g)
+    else:
+        k_gg, k_gr, k_rr = _cmmd_kernels(x)
+        out = hs.kernel_interval((k_gg, k_rr, k_gr), _cmmd_stat, level=level, reps=reps, seed=seed)
+    return {"low": out["ci"][0], "high": out["ci"][1], "se": out["se"], "ci_method": out["ci_method"]}
+
+
+def _cmmd_stat(k_gg, k_rr, k_gr) -> float:
+    return cmmd.cmmd_from_kernels(k_gg, k_gr, k_rr)
+
+
+def fid_interval(x: Inputs, level: float) -> dict:
+    return _half(x, level, "fid")
+
+
+def kid_interval(x: Inputs, level: float) -> dict:
+    return _half(x, level, "kid")
+
+
+def cmmd_interval(x: Inputs, level: float) -> dict:
+    return _half(x, level, "cmmd")

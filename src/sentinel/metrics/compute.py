@@ -90,6 +90,11 @@ def score_set(
     if len(generated) != len(prompts):
         raise ValueError(f"CLIP score needs one prompt per image: {len(generated)} images, {len(prompts)} prompts")
     bs.check_level(ci_level)
+    # Canonical order: every resample and subset below is drawn over images sorted by path (job id),
+    # so the workload's row order can change no number; per-image outputs go back to input order.
+    order = sorted(range(len(generated)), key=lambda i: str(generated[i]))
+    generated, prompts = [generated[i] for i in order], [prompts[i] for i in order]
+    reference = sorted(reference, key=str)
     cache = DEFAULT_CACHE if cache is None else cache
     metrics = list(registry.REGISTRY.values())
     ids = [i for i in registry.EXTRACTORS if any(m.extractor == i for m in metrics)]
@@ -100,13 +105,18 @@ def score_set(
     text = None if "clip" not in ids else text_embeddings_cached(
         list(prompts), arch=clip_arch, weights_path=clip_weights, batch_size=batch_size, cache=cache, device=device)
     inputs = registry.Inputs(gen=gen, ref=ref, prompts=list(prompts), text=text, settings={
-        "kid_subset_size": kid_subset_size, "kid_subsets": kid_subsets, "seed": seed, "clip_arch": clip_arch})
+        "kid_subset_size": kid_subset_size, "kid_subsets": kid_subsets, "seed": seed, "clip_arch": clip_arch,
+        "keys": [str(p) for p in generated] + ["ref:" + str(p) for p in reference],
+        "interval_reps": min(bootstrap_samples, 100)})
     counts = bs.resample_counts(len(generated), bootstrap_samples, seed)
     result: dict = {}
     for m in metrics:
         result.update(m.call("extras", inputs) if m.extras else {})
         result[m.name] = float(m.call("point", inputs))
     result["ci"] = {m.name: _ci(m, inputs, counts, ci_level) for m in metrics}
+    for key, value in list(result.items()):  # per-image lists back to the caller's order
+        if key.endswith("_per_image") and isinstance(value, list) and len(value) == len(order):
+            result[key] = [value[order.index(i)] for i in range(len(order))]
     return {**result, "ci_level": ci_level, "bootstrap_samples": bootstrap_samples,
             "n_generated": len(generated), "n_reference": len(reference)}
 
@@ -115,8 +125,10 @@ def convention(inception_weights: str, clip_arch: str, clip_weights: str) -> dic
     """The conventions behind score_set's numbers, for the provenance of the score stage's output."""
     return {"fid_kid": fid.convention(inception_weights), "clip_score": clip.convention(clip_arch, clip_weights),
             "cmmd": cmmd.convention(clip_arch),
-            "bootstrap": "percentile bootstrap over generated images (reference fixed), "
-                         "numpy default_rng(score.seed).integers; see rubrics/metrics-convention.md",
+            "bootstrap": "FID, KID, CMMD: half-sampling of both sides without replacement, point +- z sd "
+                         "(metrics/halfsample.py); CLIP score: percentile bootstrap over image-prompt pairs; "
+                         "images sorted by path first, so row order changes nothing; see "
+                         "rubrics/metrics-convention.md",
             "registry": {m.name: f"{m.label}: extractor {m.extractor}, "
                                  f"{'higher' if m.higher_is_better else 'lower'} is better, column {m.column}"
                          for m in registry.REGISTRY.values()}}

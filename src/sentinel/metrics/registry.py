@@ -76,12 +76,14 @@ class Metric:
 
 BUILTIN = "sentinel.metrics.builtin"
 REGISTRY: dict[str, Metric] = {
-    "fid": Metric("fid", "inception", f"{BUILTIN}:fid_point", f"{BUILTIN}:fid_replicates", False, "fid", "FID"),
+    "fid": Metric("fid", "inception", f"{BUILTIN}:fid_point", f"{BUILTIN}:fid_replicates", False, "fid", "FID",
+                  interval=f"{BUILTIN}:fid_interval"),
     "kid_full": Metric("kid_full", "inception", f"{BUILTIN}:kid_point", f"{BUILTIN}:kid_replicates", False,
-                       "kid_full", "KID", extras=f"{BUILTIN}:kid_subsets"),
+                       "kid_full", "KID", extras=f"{BUILTIN}:kid_subsets", interval=f"{BUILTIN}:kid_interval"),
     "clip_score": Metric("clip_score", "clip", f"{BUILTIN}:clip_point", f"{BUILTIN}:clip_replicates", True,
                          "clip_score", "CLIP score", ci_counts="pairs", extras=f"{BUILTIN}:clip_extras"),
-    "cmmd": Metric("cmmd", "clip", f"{BUILTIN}:cmmd_point", f"{BUILTIN}:cmmd_replicates", False, "cmmd", "CMMD"),
+    "cmmd": Metric("cmmd", "clip", f"{BUILTIN}:cmmd_point", f"{BUILTIN}:cmmd_replicates", False, "cmmd", "CMMD",
+                   interval=f"{BUILTIN}:cmmd_interval"),
 }
 
 

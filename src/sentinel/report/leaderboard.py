@@ -15,7 +15,10 @@ LATENCY_KEYS = ("latency_p50_s", "latency_p95_s", "latency_p99_s", "cold_start_s
 LATENCY_EXTRA = ("latency_p90_s", "latency_max_s", "process_start_s", "weight_load_s", "first_inference_s",
                  "slo_s", "goodput_fraction", "goodput_rps", "max_rate_meeting_slo_rps", "cold_start_rate",
                  "blended_latency_p95_s", "blended_latency_p99_s", "warm_capacity_rps", "p95_min_requests",
-                 "p99_min_requests")
+                 "p99_min_requests", "capacity_display", "capacity_bracket_rps", "n_cold", "n_success",
+                 "latency_p50_ci95_s", "latency_p95_ci95_s", "latency_p99_ci95_s", "success_latency_p50_s",
+                 "success_latency_p95_s", "success_latency_p99_s", "success_latency_p95_ci95_s",
+                 "latency_p95_warm_only_s", "cold_start_source")
 LEGACY_CI_LEVEL = 0.95  # score outputs written before intervals recorded their level were all at 95 %
 ANCHORS = {"fid": ("fid_best", "fid_worst"), "clip": ("clip_best", "clip_worst"), "human": ("human_best", "human_worst")}
 
@@ -44,31 +47,40 @@ def _human(h: dict, likert, human_ci) -> dict:
             "human_krippendorff_alpha": h.get("krippendorff_alpha"),
             "human_krippendorff_alpha_pairwise": h.get("krippendorff_alpha_pairwise"),
             "human_bt_strength": h.get("bt_strength"), "human_bt_ci": h.get("bt_ci", h.get("bt_ci95")),
+            "human_bt_n_votes": h.get("bt_n_votes"), "human_bt_tie_nu": h.get("bt_tie_nu"),
             "human_rubric": h.get("rubric"), "human_ci_level": h.get("ci_level")}
+
+
+def _human_se(hp: dict, h: dict, n, level: float) -> float | None:
+    """Likert: from the raw MOS CI on its anchors (composite-v1 arithmetic, unchanged); pairwise: from
+    the 0-100 CI of the win probability."""
+    if hp["source"] == "likert":
+        return uncertainty.component_se(_ci(h, "likert"), n.human_best, n.human_worst, level=level)
+    return uncertainty.component_se(hp["ci"], 100.0, 0.0, level=level)
 
 
 def _quality(score: dict, rcfg: ReportConfig, missing: dict) -> dict:
     o, h = score["overall"], score["human"]
     n = rcfg.normalisation
     likert = h.get("likert_mean")
-    if likert is None:  # e.g. a ratings export with pairwise votes only: no Likert, no human component
-        missing["human"] = missing["composite"] = "no Likert ratings; the composite's human component needs them"
-        parts = {**composite.components(o["fid"], o["clip_score"], n.human_worst, n), "human": None}
-    else:
-        parts = composite.components(o["fid"], o["clip_score"], likert, n)
-    cis = {"fid": _ci(o, "fid"), "clip": _ci(o, "clip_score"), "human": _ci(h, "likert")}
+    hp = composite.human_part(h, rcfg)
+    parts = {**composite.components(o["fid"], o["clip_score"], n.human_worst, n), "human": hp["value"]}
+    if hp["value"] is None:  # e.g. Likert-only scoring of a pairwise-only export: no human component
+        missing["human"] = missing["composite"] = hp["why"]
+    cis = {"fid": _ci(o, "fid"), "clip": _ci(o, "clip_score"), "human": hp["ci"]}
     level = o.get("ci_level", LEGACY_CI_LEVEL)
     levels = {"fid": level, "clip": level, "human": h.get("ci_level", LEGACY_CI_LEVEL)}
     for comp, ci in cis.items():
         if ci is None:
             missing[f"{comp}_ci"] = "the score stage reported no confidence interval for this metric"
     se = {c: uncertainty.component_se(cis[c], *(getattr(n, a) for a in ANCHORS[c]), level=levels[c])
-          for c in composite.COMPONENTS}
-    human_ci = sorted(composite.normalise(x, n.human_best, n.human_worst) for x in cis["human"]) if cis["human"] else None
-    value = composite.composite(parts, rcfg) if likert is not None else None
+          for c in ("fid", "clip")}
+    se["human"] = _human_se(hp, h, n, levels["human"]) if hp["value"] is not None else None
+    value = composite.composite(parts, rcfg) if hp["value"] is not None else None
     return {"composite": value, "components": parts, "component_se": se, **_metrics(o),
             "kid": o["kid_mean"], "kid_std": o["kid_std"], "ci_level": level, "human": parts["human"],
-            **_human(h, likert, human_ci), "n_generated": o["n_generated"], "n_reference": o["n_reference"],
+            "human_source": hp["source"] if hp["value"] is not None else None,
+            **_human(h, likert, hp["ci"]), "n_generated": o["n_generated"], "n_reference": o["n_reference"],
             "categories": {c: {**_metrics(v), "kid": v["kid_mean"], "n_generated": v["n_generated"],
                                "n_reference": v.get("n_reference")} for c, v in score["categories"].items()}}
 
@@ -103,7 +115,8 @@ def entry(name: str, mcfg: ModelConfig, score: dict, cost: dict | None, lat: dic
     missing: dict[str, str] = {}
     row = {"model": name, "display_name": mcfg.display_name, "plumbing": score.get("plumbing", mcfg.plumbing),
            "source": mcfg.source, "pipeline": mcfg.pipeline, "licence": mcfg.licence,
-           **_quality(score, rcfg, missing), **_cost(cost, missing), **_latency(lat, missing)}
+           **_quality(score, rcfg, missing), **_cost(cost, missing), **_latency(lat, missing),
+           "checks": score.get("checks")}  # production checks on real pixels (sentinel.checks), if scored
     row["not_measured"] = missing
     return row
 

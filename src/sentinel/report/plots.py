@@ -1,4 +1,5 @@
 """Report figures as PNG bytes (matplotlib, Agg backend): quality vs cost, latency CDFs, sample grids.
+Every figure takes the same `colours(models)` map, so a model has one colour throughout a report.
 
 Figures are rendered deterministically (fixed size, dpi and no timestamps in metadata) so the
 same inputs give the same bytes; they are embedded in the HTML report and written beside it.
@@ -9,6 +10,7 @@ import io
 from pathlib import Path
 
 import matplotlib
+import matplotlib.colors
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -26,44 +28,60 @@ def _png(fig) -> bytes:
     return buf.getvalue()
 
 
-def pareto(rows: list[dict]) -> bytes:
-    """Composite (with its CI) against cost per image; the Pareto front is drawn as a step line."""
+def colours(models: list[str]) -> dict[str, str]:
+    """One colour per model for every plot and the HTML: tab10 in sorted-name order, so a model keeps
+    its colour in every figure of a report (and across reports of the same model set)."""
+    cmap = plt.get_cmap("tab10")
+    return {m: matplotlib.colors.to_hex(cmap(i % 10)) for i, m in enumerate(sorted(models))}
+
+
+def front(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The Pareto front of (cost, quality): points no other point beats on both, in cost order."""
+    out, best = [], -np.inf
+    for cost, comp in sorted(points, key=lambda p: (p[0], -p[1])):
+        if comp > best:
+            out.append((cost, comp))
+            best = comp
+    return out
+
+
+def pareto(rows: list[dict], colour: dict[str, str]) -> bytes:
+    """Composite (with its CI) against $ per 1,000 images; the front is drawn, and named in the
+    legend, only when it joins two or more models."""
     fig, ax = plt.subplots(figsize=(6, 4))
-    pts = sorted((r["cost_usd_per_image"], r["composite"], r["model"], r.get("composite_ci")) for r in rows)
+    pts = sorted((r["cost_usd_per_image"] * 1000, r["composite"], r["model"], r.get("composite_ci")) for r in rows)
     for cost, comp, name, ci in pts:
         yerr = [[comp - ci[0]], [ci[1] - comp]] if ci else None
-        ax.errorbar(cost, comp, yerr=yerr, fmt="o", capsize=3)
-        ax.annotate(name, (cost, comp), textcoords="offset points", xytext=(5, 5), fontsize=8)
-    front, best = [], -np.inf
-    for cost, comp, _, _ in pts:
-        if comp > best:
-            front.append((cost, comp))
-            best = comp
-    if front:
-        ax.step(*zip(*front), where="post", linestyle="--", color="grey", label="Pareto front")
+        ax.errorbar(cost, comp, yerr=yerr, fmt="o", capsize=3, color=colour[name], label=name)
+    line = front([(c, q) for c, q, _, _ in pts])
+    if len(line) > 1:
+        ax.step(*zip(*line), where="post", linestyle="--", color="grey", label="Pareto front")
+    if pts:
         ax.legend(fontsize=8)
-    ax.set_xlabel("cost per image (USD)")
+    ax.set_xlabel("cost per 1,000 images (USD)")
     ax.set_ylabel("composite quality (0-100)")
     ax.set_title("Quality vs cost")
     return _png(fig)
 
 
-def latency_cdf(samples: dict[str, list[float | None]]) -> bytes:
+def latency_cdf(samples: dict[str, list[float | None]], colour: dict[str, str]) -> bytes:
     """Empirical CDF of end-to-end latency per model; misses (None) sit at the top, never dropped."""
     fig, ax = plt.subplots(figsize=(6, 4))
     for name, values in samples.items():
         ok = np.sort([v for v in values if v is not None])
         if ok.size:
-            ax.step(ok, np.arange(1, ok.size + 1) / len(values), where="post", label=f"{name} (n={len(values)})")
+            ax.step(ok, np.arange(1, ok.size + 1) / len(values), where="post", label=f"{name} (n={len(values)})",
+                    color=colour[name])
     ax.set_xlabel("end-to-end latency (s)")
     ax.set_ylabel("fraction of requests")
     ax.set_ylim(0, 1.02)
     ax.set_title("Latency CDF (misses count as never finishing)")
-    ax.legend(fontsize=8)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8)
     return _png(fig)
 
 
-def latency_vs_load(loads: dict[str, list[dict]], slo_s: float | None) -> bytes:
+def latency_vs_load(loads: dict[str, list[dict]], slo_s: float | None, colour: dict[str, str]) -> bytes:
     """p50/p99 end-to-end latency against the offered request rate, per model (open-loop runs)."""
     fig, ax = plt.subplots(figsize=(6, 4))
     for name, runs in loads.items():
@@ -71,14 +89,17 @@ def latency_vs_load(loads: dict[str, list[dict]], slo_s: float | None) -> bytes:
                      if r.get("offered_rate_rps") is not None)
         if pts:
             rate = [p[0] for p in pts]
-            ax.plot(rate, [p[1] if p[1] is not None else np.nan for p in pts], "o-", label=f"{name} p50")
-            ax.plot(rate, [p[2] if p[2] is not None else np.nan for p in pts], "s--", label=f"{name} p99")
+            ax.plot(rate, [p[1] if p[1] is not None else np.nan for p in pts], "o-", label=f"{name} p50",
+                    color=colour[name])
+            ax.plot(rate, [p[2] if p[2] is not None else np.nan for p in pts], "s--", label=f"{name} p99",
+                    color=colour[name])
     if slo_s:
         ax.axhline(slo_s, color="red", linewidth=0.8, label=f"SLO {slo_s} s")
     ax.set_xlabel("offered load (requests/s)")
     ax.set_ylabel("end-to-end latency (s)")
     ax.set_title("Latency under load (a missing point = a miss at that percentile)")
-    ax.legend(fontsize=7)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7)
     return _png(fig)
 
 

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections import defaultdict
 from pathlib import Path
 
 from sentinel.report import composite, leaderboard, uncertainty
 from sentinel import config, tracking
+from sentinel.report.data_used import data_used
 from sentinel.report.breakdown import breakdown, human_rows, qualified_attributes
 from sentinel.records import failure_summary, is_ok
 from sentinel.models import cards
 from sentinel.workloads.jobs import load_workload
-from sentinel.report.plots import latency_cdf, latency_vs_load, pareto
+from sentinel.report.plots import colours, latency_cdf, latency_vs_load, pareto
 from sentinel.provenance import (PLUMBING_NOTE, atomic_write_bytes, atomic_write_text, report_provenance, read_jsonl, to_json, staged_dir)
 from sentinel.report.flat import flat_metrics, metrics_json
 from sentinel.report.html import render_html
@@ -41,7 +43,8 @@ def build(cfg: dict, score: dict, cost: dict, lat: dict, records: list[dict]) ->
                                       lat["models"].get(name), rcfg))
     rows = leaderboard.rank(rows, rcfg)
     _add_failures(rows, records)
-    plumbing = cfg["suite"].plumbing or any(r["plumbing"] for r in rows)
+    plumbing = (cfg["suite"].plumbing or any(r["plumbing"] for r in rows)
+                or score["convention"].get("profile", {}).get("plumbing", False))  # metrics/profile.py
     return {"suite": cfg["suite"].name, "plumbing": plumbing, "note": PLUMBING_NOTE if plumbing else "",
             "composite_version": rcfg.version, "weights": rcfg.weights,
             "normalisation": {k: getattr(rcfg.normalisation, k) for k in rcfg.normalisation.__dataclass_fields__},
@@ -61,7 +64,8 @@ def attribute_breakdown(cfg: dict, records: list[dict], score: dict) -> dict:
         if len(per_image) == len(ok):
             rows += [{"model": model, "job_id": r["job_id"], "clip_score": v} for r, v in zip(ok, per_image)]
     level = leaderboard.ci_level([e["overall"] for e in score["models"].values()])  # the score's level
-    return breakdown(rows, {"human_mos": True, "clip_score": True}, qualified_attributes(wl), seed=0, level=level)
+    return breakdown(rows, {"human_mos": True, "clip_score": True}, qualified_attributes(wl), seed=0, level=level,
+                     min_n=cfg["report"].attribute_min_n)
 
 
 def _add_failures(rows: list[dict], records: list[dict]) -> None:
@@ -88,19 +92,22 @@ def _card(m: config.ModelConfig) -> dict:
 
 
 def plot_data(board: dict, lat: dict) -> dict[str, object]:
-    """Rows for DVC plots (`dvc plots diff`) and the PNGs embedded in the HTML report."""
+    """Rows for DVC plots (`dvc plots diff`) and the PNGs embedded in the HTML report; every row and
+    figure uses one colour per model (plots.colours), recorded in the rows as `colour`."""
     rows = board["models"]
+    colour = defaultdict(lambda: "#7f7f7f", colours([r["model"] for r in rows]))  # grey: a model not on the board
     samples = {name: m.get("per_request_s", []) for name, m in lat["models"].items()}
-    cdf = [{"model": n, "latency_s": v, "fraction": (i + 1) / len(vals)}
+    cdf = [{"model": n, "latency_s": v, "fraction": (i + 1) / len(vals), "colour": colour[n]}
            for n, vals in samples.items() for i, v in enumerate(sorted(x for x in vals if x is not None))]
+    priced = [r for r in rows if r["cost_usd_per_image"] is not None and r["composite"] is not None]
     return {"pareto.json": [{"model": r["model"], "cost_usd_per_image": r["cost_usd_per_image"],
-                             "composite": r["composite"]} for r in rows if r["cost_usd_per_image"] is not None
-                            and r["composite"] is not None],
+                             "cost_usd_per_1000_images": r["cost_usd_per_image"] * 1000,
+                             "composite": r["composite"], "colour": colour[r["model"]]} for r in priced],
             "latency_cdf.json": cdf,
-            "pareto.png": pareto([r for r in rows if r["cost_usd_per_image"] is not None and r["composite"] is not None]),
-            "latency_cdf.png": latency_cdf(samples),
+            "pareto.png": pareto(priced, colour),
+            "latency_cdf.png": latency_cdf(samples, colour),
             "latency_load.png": latency_vs_load({n: m.get("load", []) for n, m in lat["models"].items()},
-                                                next((m.get("slo_s") for m in lat["models"].values()), None))}
+                                                next((m.get("slo_s") for m in lat["models"].values()), None), colour)}
 
 
 def _write_all(out: dict[Path, str | bytes]) -> None:
@@ -115,6 +122,8 @@ def run(params_path: str | Path = "params.yaml") -> dict:
     records = read_jsonl(paths.records)
     board = build(cfg, score, cost, lat, records)
     board["attribute_breakdown"] = attribute_breakdown(cfg, records, score)
+    board["data"] = data_used(cfg)  # workload, jobs file and reference folders with their sha256
+    board["judge_agreement"] = score.get("judge_agreement")  # which automatic judge agrees with people
     plots = plot_data(board, lat)
     markdown = render(board, records=records)
     html = render_html(board, records, Path(paths.images), plots)
