@@ -46,10 +46,12 @@ def test_cut_freezes_results_lock_fingerprints_and_history(released):
     records, manifest = _records(rel), json.loads((rel / "manifest.json").read_text())
     assert len(records) == 24 and all(
         sha256_file(path / "outputs/generate/images" / r["image"]) == r["sha256"] for r in records)
-    lock_out = next(o for s in yaml.safe_load((path / "dvc.lock").read_text())["stages"].values()
-                    for o in s.get("outs", []) if o["path"] == "outputs/generate/images")
-    assert manifest["images"] == {"path": "outputs/generate/images", "md5": lock_out["md5"], "nfiles": 24,
-                                  "remote": "embedded"}
+    lock_outs = {o["path"]: o for s in yaml.safe_load((path / "dvc.lock").read_text())["stages"].values()
+                 for o in s.get("outs", [])}
+    assert manifest["images"] == {  # one DVC out per model (generate@<model>)
+        "path": "outputs/generate/images", "nfiles": 24, "remote": "embedded",
+        "models": {m: {"md5": lock_outs[f"outputs/generate/images/{m}"]["md5"], "nfiles": 12}
+                   for m in ("tiny-sd", "tiny-sdxl")}}
     assert all(remote_object(path, path / "outputs/generate/images" / r["image"]).is_file() for r in records)
     fingerprint = json.loads((rel / "fingerprint.json").read_text())
     convention = json.loads((rel / "metrics.json").read_text())["convention"]

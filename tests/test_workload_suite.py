@@ -85,5 +85,5 @@ def test_dvc_exp_run_composes_the_quarterly_suite(root, tmp_path):
     params = yaml.safe_load((proj / "params.yaml").read_text())
     assert params["suite"]["name"] == "2026-q4" and list(params["model"]) == SEED_MODELS
     assert params["workload"]["jobs"] == "workloads/2026-q4.csv"
-    assert "Running stage 'generate'" in proc.stdout + proc.stderr
-    assert proc.returncode != 0 and "model.flux2-dev.revision" in proc.stdout + proc.stderr
+    assert "Running stage 'generate@flux2-dev'" in proc.stdout + proc.stderr  # one generate stage per model
+    assert proc.returncode != 0 and "model.flux2-dev.revision" in proc.stdout + proc.stderr, proc.stderr[-3000:]

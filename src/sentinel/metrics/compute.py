@@ -74,6 +74,12 @@ def _ci(metric: registry.Metric, inputs: registry.Inputs, counts: np.ndarray, le
     return {**ci, **({"n_pairs": n} if metric.ci_counts == "pairs" else {"n_generated": n, "n_reference": m})}
 
 
+def _key(path) -> str:
+    """An image's identity for ordering and seeding: `<folder>/<file>` (`<model>/<job>.png`,
+    `<category>/<photo>.png`), never the absolute path, so a re-score elsewhere draws the same subsets."""
+    return "/".join(Path(path).parts[-2:])
+
+
 def score_set(
     generated: list[Path], prompts: list[str], reference: list[Path], *, inception_weights: str,
     clip_arch: str, clip_weights: str, batch_size: int, kid_subset_size: int, kid_subsets: int, seed: int,
@@ -92,9 +98,9 @@ def score_set(
     bs.check_level(ci_level)
     # Canonical order: every resample and subset below is drawn over images sorted by path (job id),
     # so the workload's row order can change no number; per-image outputs go back to input order.
-    order = sorted(range(len(generated)), key=lambda i: str(generated[i]))
+    order = sorted(range(len(generated)), key=lambda i: _key(generated[i]))
     generated, prompts = [generated[i] for i in order], [prompts[i] for i in order]
-    reference = sorted(reference, key=str)
+    reference = sorted(reference, key=_key)
     cache = DEFAULT_CACHE if cache is None else cache
     metrics = list(registry.REGISTRY.values())
     ids = [i for i in registry.EXTRACTORS if any(m.extractor == i for m in metrics)]
@@ -106,7 +112,7 @@ def score_set(
         list(prompts), arch=clip_arch, weights_path=clip_weights, batch_size=batch_size, cache=cache, device=device)
     inputs = registry.Inputs(gen=gen, ref=ref, prompts=list(prompts), text=text, settings={
         "kid_subset_size": kid_subset_size, "kid_subsets": kid_subsets, "seed": seed, "clip_arch": clip_arch,
-        "keys": [str(p) for p in generated] + ["ref:" + str(p) for p in reference],
+        "keys": [_key(p) for p in generated] + ["ref:" + _key(p) for p in reference],
         "interval_reps": min(bootstrap_samples, 100)})
     counts = bs.resample_counts(len(generated), bootstrap_samples, seed)
     result: dict = {}

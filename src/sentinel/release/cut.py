@@ -79,12 +79,15 @@ def _sources(root: Path, params: dict) -> dict[str, Path]:
 
 def _manifest(root: Path, release_id: str, params: dict, files: dict, remote) -> dict:
     images_path = params["paths"]["images"]
-    out = lock_out(yaml.safe_load((root / "dvc.lock").read_text()) or {}, images_path) or {}
+    lock = yaml.safe_load((root / "dvc.lock").read_text()) or {}
+    # one DVC out per model (generate@<model>): record each folder's hash, so verify can fetch them
+    outs = {m: lock_out(lock, f"{images_path}/{m}") or {} for m in params["model"]}
     suite = params.get("suite") or {}
     return {"release": release_id, "cut_utc": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d"),
             "git_commit": fp.git("-C", str(root), "rev-parse", "HEAD"),
             "suite": suite.get("name"), "plumbing": bool(suite.get("plumbing")),
-            "images": {"path": images_path, "md5": out.get("md5"), "nfiles": out.get("nfiles"),
+            "images": {"path": images_path, "nfiles": sum(o.get("nfiles") or 0 for o in outs.values()),
+                       "models": {m: {"md5": o.get("md5"), "nfiles": o.get("nfiles")} for m, o in outs.items()},
                        "remote": remote[0] if remote else None},
             "files": {name: sha256_file(p) for name, p in sorted(files.items())},
             "verify": f"python -m sentinel.release verify {RELEASES_DIR}/{release_id}"}

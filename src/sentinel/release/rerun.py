@@ -73,23 +73,34 @@ def run_stages(root: Path, mode: str, params_path: Path, log_dir: Path) -> tuple
     return done, None
 
 
-def fetch_images(root: Path, md5: str | None, dest: Path) -> Path:
-    """Check out the published images by their DVC hash into dest/images, from the project's cache or,
-    failing that, its default remote. Uses DVC itself, in a throwaway DVC project sharing the cache."""
-    if not md5:
-        raise ReleaseError("the release manifest has no images md5 (manifest.json: images.md5); "
-                           "pass --images <dir> to re-score images you have")
+def fetch_images(root: Path, images: dict, dest: Path) -> Path:
+    """Check out the published images by their DVC hashes into dest/fetch/images/<model>/, from the
+    project's cache or, failing that, its default remote (DVC itself, in a throwaway project sharing
+    the cache). `images` is the manifest's block: per model `models.<m>.md5` (one DVC out per model),
+    or, for releases cut before per-model stages, one `md5` for the whole folder."""
+    hashes = {m: o.get("md5") for m, o in (images.get("models") or {}).items()} or {"": images.get("md5")}
+    missing = [m or "images" for m, h in hashes.items() if not h]
+    if missing:
+        raise ReleaseError(f"the release manifest has no images md5 for {', '.join(missing)} (manifest.json: "
+                           "images.models.<model>.md5); pass --images <dir> to re-score images you have")
     repo = dest / "fetch"
-    repo.mkdir(parents=True)
+    (repo / "images").mkdir(parents=True)
     dvc(repo, "init", "--no-scm", "-q")
     dvc(repo, "config", "cache.dir", dvc(root, "cache", "dir").stdout.strip())
     remote = default_remote(root)
     if remote:
         dvc(repo, "remote", "add", "-d", "origin", remote[1])
-    (repo / "images.dvc").write_text(yaml.safe_dump({"outs": [{"md5": md5, "path": "images", "hash": "md5"}]}))
-    proc = dvc(repo, "pull" if remote else "checkout", "-q", "images.dvc", check=False)
-    if proc.returncode != 0 or not (repo / "images").is_dir():
+    targets = []
+    for model, md5 in hashes.items():
+        out = f"images/{model}" if model else "images"
+        name = f"images/{model}.dvc" if model else "images.dvc"
+        if not model:
+            (repo / "images").rmdir()
+        (repo / name).write_text(yaml.safe_dump({"outs": [{"md5": md5, "path": Path(out).name, "hash": "md5"}]}))
+        targets.append(name)
+    proc = dvc(repo, "pull" if remote else "checkout", "-q", *targets, check=False)
+    if proc.returncode != 0 or not all((repo / t.removesuffix(".dvc")).is_dir() for t in targets):
         where = f"the DVC cache or remote {remote[1]}" if remote else "the DVC cache (no default remote is set)"
-        raise ReleaseError(f"cannot fetch the published images {md5} from {where}: "
-                           f"{(proc.stderr or proc.stdout).strip()[-800:]}")
+        raise ReleaseError(f"cannot fetch the published images {', '.join(h for h in hashes.values())} from "
+                           f"{where}: {(proc.stderr or proc.stdout).strip()[-800:]}")
     return repo / "images"

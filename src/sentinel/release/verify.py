@@ -80,7 +80,7 @@ def manifest_checks(release_dir: Path, manifest: dict) -> list[Check]:
 
 def _images_dir(root: Path, rel: dict, images: str, tmp: Path) -> Path:
     if images == "dvc":
-        return fetch_images(root, rel["manifest"].get("images", {}).get("md5"), tmp)
+        return fetch_images(root, rel["manifest"].get("images", {}), tmp)
     if images == "workspace":
         return root / rel["params"]["paths"]["images"]
     path = Path(images)
