@@ -82,8 +82,12 @@ def test_tampering_the_committed_release_fails_naming_each_field(clone):
 
 def _remote_object_of(path, rel, image: str):
     """The remote object of a published image: its md5 from the release's DVC tree object."""
-    manifest = json.loads((rel / "manifest.json").read_text())
-    tree_md5 = manifest["images"]["md5"].removesuffix(".dir")
+    images = json.loads((rel / "manifest.json").read_text())["images"]
+    if "models" in images:  # one DVC out per model: the tree of images/<model>/
+        model, relpath = image.split("/", 1)
+        tree_md5 = images["models"][model]["md5"].removesuffix(".dir")
+    else:  # releases cut before per-model stages: one tree for the whole folder
+        relpath, tree_md5 = image, images["md5"].removesuffix(".dir")
     tree = json.loads((path / "dvc-store/files/md5" / tree_md5[:2] / (tree_md5[2:] + ".dir")).read_text())
-    md5 = next(e["md5"] for e in tree if e["relpath"] == image)
+    md5 = next(e["md5"] for e in tree if e["relpath"] == relpath)
     return path / "dvc-store/files/md5" / md5[:2] / md5[2:]
