@@ -155,10 +155,10 @@ def _score(p: _Problems, s: Any) -> None:
         p.check(s.human.source.endswith(".jsonl"), "score.human.source",
                 "must be `simulated` or a ratings export (.jsonl)", s.human.source)
     if s.preference_models:  # the live registry: a scorer registered at run time is valid (no torch here)
-        from sentinel.metrics import preference
+        from sentinel.metrics import preference_registry
 
         for name in s.preference_models:
-            p.one_of("score.preference_models", name, tuple(sorted(preference.REGISTRY)))
+            p.one_of("score.preference_models", name, tuple(sorted(preference_registry.REGISTRY)))
     if getattr(s.human, "rubric", None) is not None:
         p.one_of("score.human.rubric", s.human.rubric, tuple(sorted(x.stem for x in RUBRICS_DIR.glob("human-*.md"))))
 

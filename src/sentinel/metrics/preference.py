@@ -10,30 +10,10 @@ floats`; plug one in with `register(name, factory)`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
-
-@dataclass(frozen=True)
-class PreferenceModel:
-    name: str
-    weights_file: str  # expected under score.preference_weights_dir
-    source: str        # where the official weights come from
-    factory: Callable | None = None
-
-
-REGISTRY: dict[str, PreferenceModel] = {
-    "imagereward": PreferenceModel("imagereward", "ImageReward.pt", "hf.co/THUDM/ImageReward (ImageReward-v1.0)"),
-    "hpsv2": PreferenceModel("hpsv2", "HPS_v2.1_compressed.pt", "hf.co/xswu/HPSv2 (HPS v2.1)"),
-    "pickscore": PreferenceModel("pickscore", "PickScore_v1", "hf.co/yuvalkirstain/PickScore_v1"),
-}
-
-
-def register(name: str, factory: Callable) -> None:
-    """Plug a scorer into a registered slot (or a new one whose weights file is `name`)."""
-    entry = REGISTRY.get(name, PreferenceModel(name, name, "user-registered"))
-    REGISTRY[name] = PreferenceModel(entry.name, entry.weights_file, entry.source, factory)
+from sentinel.metrics.preference_registry import REGISTRY, PreferenceModel, register  # noqa: F401 - the API
 
 
 def resolve(names: Sequence[str], weights_dir: str | Path) -> list[tuple[PreferenceModel, Path]]:
