@@ -74,7 +74,7 @@ def manifest_checks(release_dir: Path, manifest: dict) -> list[Check]:
         path = release_dir / name
         current = sha256_file(path) if path.is_file() else "(missing)"
         status = "ok" if current == digest else ("missing" if current == "(missing)" else "edited after cut")
-        checks.append(Check(f"manifest:{name}", digest, current, "exact (sha256 at cut)", status))
+        checks.append(Check(f"manifest:{name}", digest, current, "exact", status))
     return checks
 
 
