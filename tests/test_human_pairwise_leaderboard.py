@@ -8,7 +8,8 @@ import math
 import pytest
 import sqlalchemy as sa
 
-from sentinel.config import ModelConfig, NormalisationConfig, ReportConfig, SchedulerConfig
+from model_configs import plain_model as _model
+from sentinel.config import NormalisationConfig, ReportConfig
 from sentinel.human.app import db, export
 from sentinel.human.summary import summarise
 from sentinel.report import leaderboard
@@ -41,13 +42,6 @@ def _database(url: str, votes: dict[str, list[tuple[str, str, str]]]) -> sa.Engi
                                                    "likert_a": {}, "likert_b": {}, "created_at": 0.0,
                                                    "rubric": "human-v2"})
     return eng
-
-
-def _model(name):
-    return ModelConfig(name=name, display_name=name, pipeline="StableDiffusionPipeline", source="tiny-random",
-                       repo_id=None, revision=None, init_seed=0, scheduler=SchedulerConfig(cls="DDIMScheduler"),
-                       steps=None, guidance=None, dtype="float32", device="cpu", cpu_threads=1, licence="x",
-                       plumbing=False)
 
 
 def test_pairwise_only_round_from_the_rating_app_gives_every_model_a_rank(tmp_path):

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from sentinel.report import leaderboard, uncertainty
-from sentinel.config import ModelConfig, NormalisationConfig, ReportConfig, SchedulerConfig
+from model_configs import plain_model as _model
+from sentinel.config import NormalisationConfig, ReportConfig
 
 NORM = NormalisationConfig(fid_best=0, fid_worst=100, clip_best=35, clip_worst=15, human_best=5, human_worst=1)
 RCFG = ReportConfig(version="v", weights={"fid": 0.4, "clip": 0.3, "human": 0.3}, normalisation=NORM)
@@ -56,13 +57,6 @@ def _score(fid, clip, likert):
              "n_reference": 20, "fid_ci": [fid - 1, fid + 1], "clip_score_ci": [clip - 1, clip + 1]}
     return {"overall": block, "categories": {"c": block}, "plumbing": False,
             "human": {"likert_mean": likert, "likert_ci": [likert - 0.2, likert + 0.2], "simulated": True}}
-
-
-def _model(name):
-    return ModelConfig(name=name, display_name=name, pipeline="StableDiffusionPipeline", source="tiny-random",
-                       repo_id=None, revision=None, init_seed=0, scheduler=SchedulerConfig(cls="DDIMScheduler"),
-                       steps=None, guidance=None, dtype="float32", device="cpu", cpu_threads=1, licence="x",
-                       plumbing=False)
 
 
 def _board(scores):

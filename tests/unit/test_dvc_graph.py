@@ -125,5 +125,5 @@ def test_lock_hashes_no_bytecode():
         for dep in stage.get("deps", []):
             if "nfiles" in dep and dep["path"].startswith("src/"):
                 on_disk = [p for p in (ROOT / dep["path"]).rglob("*") if p.is_file() and "__pycache__" not in p.parts]
-                # hashed bytecode doubles nfiles (PITFALLS); a module or two added since the last repro does not
+                # hashed bytecode doubles nfiles (DVC issue #10225); a module or two added since the last repro does not
                 assert dep["nfiles"] < 1.5 * len(on_disk), dep

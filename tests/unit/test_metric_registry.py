@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from sentinel.config import ModelConfig, NormalisationConfig, ReportConfig, SchedulerConfig
+from model_configs import plain_model as _model
+from sentinel.config import NormalisationConfig, ReportConfig
 from sentinel.metrics import registry
 from sentinel.report import flat, leaderboard
 
@@ -41,13 +42,6 @@ def _score(extra: dict | None = None, extra_ci: dict | None = None) -> dict:
          "ci_level": 0.9, **(extra or {}), "ci": ci}
     return {"overall": o, "categories": {"c": o}, "plumbing": False,
             "human": {"likert_mean": 4.0, "likert_ci": [3.8, 4.2], "ci_level": 0.9, "simulated": True}}
-
-
-def _model(name):
-    return ModelConfig(name=name, display_name=name, pipeline="StableDiffusionPipeline", source="tiny-random",
-                       repo_id=None, revision=None, init_seed=0, scheduler=SchedulerConfig(cls="DDIMScheduler"),
-                       steps=None, guidance=None, dtype="float32", device="cpu", cpu_threads=1, licence="x",
-                       plumbing=False)
 
 
 def test_a_registered_metric_gets_a_leaderboard_column_with_its_ci(toy):
