@@ -44,3 +44,23 @@ def pytest_collection_modifyitems(config, items):
     skip = pytest.mark.skip(reason="no CUDA device visible (the gpu lane runs on a GPU machine)")
     for item in gpu_items:
         item.add_marker(skip)
+
+
+def _committed_results() -> dict[str, bytes | None]:
+    """The committed stage outputs, reports and releases as they are in the checkout (None: missing)."""
+    import subprocess
+
+    listed = subprocess.run(["git", "ls-files", "outputs", "reports", "releases"], cwd=ROOT,
+                            capture_output=True, text=True).stdout.split()
+    return {rel: (ROOT / rel).read_bytes() if (ROOT / rel).is_file() else None for rel in listed}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def checkout_left_untouched():
+    """A test writes into tmp, never into the checkout: a relative output path once made a test delete
+    outputs/latency/load.csv here, and every later fresh-copy test then failed far from the cause."""
+    before = _committed_results()
+    yield
+    after = _committed_results()
+    changed = sorted(rel for rel in before if before[rel] != after.get(rel))
+    assert not changed, f"the test session changed committed files in the checkout: {', '.join(changed)}"

@@ -117,14 +117,18 @@ def test_run_failure_leaves_no_output(tmp_path):
     (tmp_path / "records.jsonl").write_text("")
     params = compose_params(tmp_path, [f"model=[{MODEL}]", f"workload.jobs={ROOT / 'workloads/smoke.csv'}",
                                        f"paths.latency={tmp_path / 'latency.json'}", f"paths.records={tmp_path / 'records.jsonl'}",
-                                       f"paths.latency_cdf={tmp_path / 'cdf.csv'}"])
+                                       f"paths.latency_cdf={tmp_path / 'cdf.csv'}", f"paths.latency_load={tmp_path / 'load.csv'}"])
+    # every path the stage writes or removes is under tmp_path: a relative one would delete the checkout's own file
+    written = config.load(params, sections=("paths",))["paths"]
+    assert all(str(getattr(written, k)).startswith(str(tmp_path)) for k in ("latency", "latency_cdf", "latency_load"))
     (tmp_path / "latency.json").write_text("stale")
     (tmp_path / "cdf.csv").write_text("stale")
+    (tmp_path / "load.csv").write_text("stale")
     from sentinel.latency import run
 
     with pytest.raises(ValueError, match="no generate records for model 'tiny-sd'"):
         run(params)
-    assert not (tmp_path / "latency.json").exists() and not (tmp_path / "cdf.csv").exists()
+    assert not any((tmp_path / f).exists() for f in ("latency.json", "cdf.csv", "load.csv"))
 
 
 SERVE_THEN_SLEEP = textwrap.dedent("""

@@ -13,7 +13,7 @@ The name lists below are the registries' names, restated so that loading a confi
 and no stage code (this module imports nothing of the project); tests/test_config.py checks that
 they equal the registries themselves (tiny.BUILDERS, loader.DTYPES, api.PROTOCOLS,
 executors.EXECUTORS, composite.COMPONENTS, human.rubric). Preference models are the one
-exception: they can be registered at run time, so `_score` reads sentinel.metrics.preference.REGISTRY
+exception: they can be registered at run time, so `_score` reads sentinel.metrics.preference_registry.REGISTRY
 itself (a dataclass and a dict; importing it loads no torch).
 """
 from __future__ import annotations

@@ -11,7 +11,7 @@ import yaml
 from PIL import Image
 
 from sentinel import config, validate
-from sentinel.metrics import preference, profile
+from sentinel.metrics import preference, preference_registry, profile
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -98,6 +98,6 @@ def test_preference_models_are_checked_against_the_live_registry(monkeypatch):
     sc = config.build(config.ScoreConfig, {**yaml.safe_load((ROOT / "params.yaml").read_text())["score"],
                                            "preference_models": ["brightness"]}, "score")
     assert any("unknown 'brightness'" in p for p in validate.problems({"score": sc}))
-    monkeypatch.setattr(preference, "REGISTRY", dict(preference.REGISTRY))
+    monkeypatch.setattr(preference_registry, "REGISTRY", dict(preference_registry.REGISTRY))
     preference.register("brightness", lambda path: None)
     assert validate.problems({"score": sc}) == []

@@ -13,17 +13,22 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from sentinel.metrics.preference_registry import REGISTRY, PreferenceModel, register  # noqa: F401 - the API
+from sentinel.metrics import preference_registry
+from sentinel.metrics.preference_registry import PreferenceModel, register  # noqa: F401 - the API
+
+# The registry is read as preference_registry.REGISTRY at call time (never bound to a name here), so
+# validation, this module and a test that swaps the dict all see the same one.
 
 
 def resolve(names: Sequence[str], weights_dir: str | Path) -> list[tuple[PreferenceModel, Path]]:
     """The enabled models and their weights paths; every problem is an error naming the config key."""
     out = []
     for name in names:
-        if name not in REGISTRY:
+        registry = preference_registry.REGISTRY
+        if name not in registry:
             raise ValueError(f"score.preference_models: unknown model {name!r} "
-                             f"(registered: {', '.join(sorted(REGISTRY))})")
-        entry = REGISTRY[name]
+                             f"(registered: {', '.join(sorted(registry))})")
+        entry = registry[name]
         path = Path(weights_dir) / entry.weights_file
         if not path.exists():
             raise FileNotFoundError(
