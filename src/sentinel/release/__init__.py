@@ -3,9 +3,10 @@ compare it with its declared tolerance), and dispute one (a discrepancy report f
 
     python -m sentinel.release cut 2026-Q4
     python -m sentinel.release verify releases/2026-Q4 [--rescore | --regenerate]
+    python -m sentinel.release log releases/2026-Q4     # an MLflow run, beside contributors' runs
     python -m sentinel.release history
 
 Modules: layout (what a release holds), fingerprint (fields and their order), tolerances (the one
 table), compare (number by number), rerun (stages in a scratch folder), cut, verify, discrepancy
-(GitHub Markdown), history (HISTORY.md and CHANGELOG.md).
+(GitHub Markdown), mlflow_log (a release as an MLflow run), history (HISTORY.md and CHANGELOG.md).
 """

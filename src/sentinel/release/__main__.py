@@ -1,4 +1,4 @@
-"""Command line: `sentinel release {cut,verify,history}`; see the package docstring."""
+"""Command line: `sentinel release {cut,verify,log,history}`; see the package docstring."""
 from __future__ import annotations
 
 import argparse
@@ -35,6 +35,8 @@ def parser(prog: str = "sentinel release") -> argparse.ArgumentParser:
     v.add_argument("--lenient-libraries", action="store_true",
                    help="treat library-version differences as platform differences (band tolerances) "
                         "instead of failures")
+    lg = sub.add_parser("log", help="log a release as an MLflow run, beside contributors' runs")
+    lg.add_argument("release_dir", type=Path)
     sub.add_parser("history", help="regenerate releases/HISTORY.md")
     return p
 
@@ -76,6 +78,11 @@ def main(argv: list[str] | None = None, prog: str = "sentinel release") -> int:
             return 0
         if args.command == "verify":
             return _verify(args, argv)
+        if args.command == "log":
+            from sentinel.release.mlflow_log import log_release
+
+            print(f"logged {args.release_dir}: MLflow run {log_release(args.release_dir)}")
+            return 0
         from sentinel.release.history import write_history
 
         print(write_history(args.root.resolve()))
