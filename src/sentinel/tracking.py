@@ -35,9 +35,11 @@ def flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
 
 
 def log_run(experiment: str, params: dict, metrics: dict[str, float], artifacts: list[Path],
-            tags: dict[str, str], children: dict[str, dict[str, float]] | None = None) -> str:
+            tags: dict[str, str], children: dict[str, dict[str, float]] | None = None,
+            name: str | None = None) -> str:
     """Log one run, plus one nested run per child (model) with that child's metrics, also mirrored on
-    the parent as `<child>.<metric>`. Returns the parent run id. Raises on any MLflow failure."""
+    the parent as `<child>.<metric>`. Returns the parent run id. Raises on any MLflow failure.
+    `name` overrides the run name (a release logs as `release/<id>`; default: run_name())."""
     import mlflow
 
     flat = flatten(params)
@@ -45,7 +47,7 @@ def log_run(experiment: str, params: dict, metrics: dict[str, float], artifacts:
     if leaked:
         raise ValueError(f"params key {leaked[0]!r} looks like a secret; secrets come from the environment only")
     mlflow.set_experiment(experiment)
-    with mlflow.start_run(run_name=run_name()) as run:
+    with mlflow.start_run(run_name=name or run_name()) as run:
         mlflow.set_tags({"git_commit": git("rev-parse", "HEAD"), **tags})
         mlflow.log_params({k: str(v)[:6000] for k, v in flat.items()})
         children = children or {}
