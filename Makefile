@@ -11,7 +11,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export DVC_NO_ANALYTICS := 1
-WEIGHTS := weights/inception-smoke.pt weights/clip-ViT-B-32-smoke.pt
+WEIGHTS := weights/inception-smoke.pt weights/clip-ViT-B-32-smoke.pt weights/dinov2-tiny14-smoke.pt
 
 .PHONY: bench test test-fast test-slow test-gpu setup data weights clean
 bench: setup data weights

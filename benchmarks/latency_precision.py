@@ -6,7 +6,9 @@ The stub server (sentinel.latency.stub) runs in its own process, so it does not 
 client's GIL. It injects a known service-time distribution; the script reports:
   A. error of measured p50/p95/p99 against the injected truth (goal: within 2 % + 1 ms), ours
      (open-loop Poisson) and wrk's (closed loop), same endpoint, same distribution;
-  B. schedule lag (actual - scheduled send) at 200 requests/s, Poisson (goal: p99 < 2 ms);
+  B. schedule lag (actual - scheduled send) p50/p99 at 200 and 500 requests/s, Poisson, against a
+     no-op endpoint (goal: p99 < 2 ms), with the client's CPU per request; wrk in the same run,
+     paced to the same rate (Lua delay(), closed loop: it has no schedule, so no lag), its CPU too;
   C. highest rate sustained against a no-op endpoint (goal: >= 500/s) and wrk's closed-loop max;
   D. coordinated omission: a 1 s stall on a serial 10 ms server, p99 as ours and wrk see it.
 Needs `wrk` on PATH (Debian: apt-get install -y wrk); without it the wrk columns are skipped.
@@ -20,8 +22,10 @@ import multiprocessing as mp
 import os
 import re
 import shutil
+import resource
 import subprocess
 import tempfile
+import time
 
 import numpy as np
 
@@ -33,8 +37,11 @@ STALL_S, SERIAL_S = 1.0, 0.010
 WRK_LUA = """done = function(summary, latency, requests)
   for _, q in ipairs({50, 95, 99}) do io.write(string.format("P%d %d\\n", q, latency:percentile(q))) end
   io.write(string.format("MAXUS %d\\n", latency.max))
+  io.write(string.format("REQUESTS %d\\n", summary.requests))
 end
 """
+WRK_PACED = "delay = function() return {delay_ms} end\n"  # each connection waits this long between requests
+LAG_SLO_S, LAG_HEADROOM, LAG_CAP = 1.0, 4.0, 32  # the smoke profile's in-flight rule (load.in_flight_limit)
 
 
 def service_times(n: int) -> list[float]:
@@ -78,20 +85,30 @@ class ServerProc:
         self.proc.join(10)
 
 
-def wrk(url: str, threads: int, conns: int, duration_s: int) -> dict | None:
-    """wrk's closed-loop run: requests/s and its p50/p95/p99/max (seconds); None without wrk."""
+def _children_cpu_s() -> float:
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)  # reaped children only: wrk, once it has exited
+    return ru.ru_utime + ru.ru_stime
+
+
+def wrk(url: str, threads: int, conns: int, duration_s: int, delay_ms: int | None = None) -> dict | None:
+    """wrk's closed-loop run (paced by `delay_ms` per connection when given): requests/s, its
+    p50/p95/p99/max (seconds) and its CPU seconds per request; None without wrk."""
     if shutil.which("wrk") is None:
         return None
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
-        f.write(WRK_LUA)
+        f.write(WRK_LUA + ("" if delay_ms is None else WRK_PACED.format(delay_ms=delay_ms)))
+    cpu0 = _children_cpu_s()
     try:
         out = subprocess.run(["wrk", f"-t{threads}", f"-c{conns}", f"-d{duration_s}s", "-s", f.name, url],
                              capture_output=True, text=True, timeout=duration_s + 60, check=True).stdout
     finally:
         os.unlink(f.name)
+    cpu = _children_cpu_s() - cpu0
     res = {f"p{q}_s": int(v) / 1e6 for q, v in re.findall(r"^P(\d+) (\d+)$", out, re.M)}
     res["max_s"] = int(re.search(r"^MAXUS (\d+)$", out, re.M).group(1)) / 1e6
     res["rps"] = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    res["requests"] = int(re.search(r"^REQUESTS (\d+)$", out, re.M).group(1))
+    res["cpu_us_per_request"] = round(1e6 * cpu / max(res["requests"], 1), 1)
     return res
 
 
@@ -122,13 +139,43 @@ def stats_norm_ppf(p: float) -> float:
     return NormalDist().inv_cdf(p)
 
 
-def schedule_lag(rate_rps: float, n: int) -> dict:
-    with ServerProc(Behaviour("noop")) as url:
-        r = load.open_loop(load.http_sender(url, NOOP_PATH, 10.0), schedules.poisson(rate_rps, n, SEED), 10.0, 64)
-    return {"rate_rps": rate_rps, "n": n, "offered_rps": round(r.offered_rate_rps, 2),
+def _ours_at(send: load.Send, rate_rps: float, seconds: float) -> dict:
+    """Open loop, Poisson at `rate_rps`, workers sized as the stage sizes them; lag, latency, CPU."""
+    offsets = schedules.poisson(rate_rps, int(rate_rps * seconds), SEED)
+    workers = load.in_flight_limit(offsets, LAG_SLO_S, LAG_HEADROOM, LAG_CAP)
+    cpu0 = time.process_time()  # every thread of this process: the generator, its workers, their spinning
+    r = load.open_loop(send, offsets, 10.0, workers)
+    cpu = time.process_time() - cpu0
+    return {"n": len(offsets), "workers": workers, "offered_rps": round(r.offered_rate_rps, 2),
             "achieved_rps": round(r.achieved_rate_rps, 2), "misses": len(r.misses),
             **{f"lag_p{q}_ms": round(1e3 * stats.percentile(r.lags_s, q), 3) for q in (50, 99)},
-            "lag_max_ms": round(1e3 * max(r.lags_s), 3), "latency_p99_ms": round(1e3 * stats.percentile(r.latencies_s, 99), 3)}
+            "lag_max_ms": round(1e3 * max(r.lags_s), 3),
+            **{f"latency_p{q}_ms": round(1e3 * stats.percentile(r.latencies_s, q), 3) for q in (50, 99)},
+            "cpu_us_per_request": round(1e6 * cpu / len(offsets), 1)}
+
+
+def _wrk_at(url: str, rate_rps: float, seconds: int) -> dict | None:
+    """wrk paced to about `rate_rps`: 10 ms between requests on each of rate / 100 connections."""
+    delay_ms = 10
+    conns = max(1, round(rate_rps * delay_ms / 1000))
+    w = wrk(url, 1, conns, seconds, delay_ms=delay_ms)
+    if w is None:
+        return None
+    return {"conns": conns, "delay_ms": delay_ms, "achieved_rps": w["rps"], "requests": w["requests"],
+            "schedule_lag": "n/a: closed loop, no schedule",
+            **{f"latency_p{q}_ms": round(1e3 * w[f"p{q}_s"], 3) for q in (50, 99)},
+            "cpu_us_per_request": w["cpu_us_per_request"]}
+
+
+def schedule_lag(rates: list[float], seconds: int) -> list[dict]:
+    """B: per rate, ours (open loop) then wrk (paced) against the same no-op endpoint."""
+    rows = []
+    with ServerProc(Behaviour("noop")) as url:
+        send = load.http_sender(url, NOOP_PATH, 10.0)
+        for rate in rates:
+            rows.append({"rate_rps": rate, "ours": _ours_at(send, rate, seconds),
+                         "wrk_paced": _wrk_at(url + NOOP_PATH, rate, seconds)})
+    return rows
 
 
 def max_rate(rates: list[float], seconds: float, wrk_s: int) -> dict:
@@ -184,13 +231,14 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="shorter runs (smoke check of the script)")
     parser.add_argument("--json", help="also write the figures here")
     args = parser.parse_args()
-    q = args.quick
+    q, t0 = args.quick, time.perf_counter()
     res = {"cpus": os.cpu_count(), "load_average_1m_before": round(os.getloadavg()[0], 2),
            "A_precision": precision(400 if q else 2000, 100.0, 3 if q else 10),
-           "B_schedule_lag": schedule_lag(200.0, 600 if q else 4000),
+           "B_schedule_lag": schedule_lag([200.0, 500.0], 3 if q else 10),
            "C_max_rate": max_rate([250.0, 500.0, 1000.0, 2000.0, 3000.0, 4000.0, 5000.0], 1.0 if q else 3.0, 3 if q else 5),
            "D_coordinated_omission": coordinated_omission(4 if q else 10)}
     res["load_average_1m_after"] = round(os.getloadavg()[0], 2)
+    res["wall_s"] = round(time.perf_counter() - t0, 1)
     text = json.dumps(res, indent=2)
     print(text)
     if args.json:

@@ -65,3 +65,14 @@ def checkout_left_untouched():
     after = _committed_results()
     changed = sorted(rel for rel in before if before[rel] != after.get(rel))
     assert not changed, f"the test session changed committed files in the checkout: {', '.join(changed)}"
+
+
+@pytest.fixture(scope="module")
+def mlflow_uri(tmp_path_factory):
+    """A real MLflow server on loopback for the module's tests, stopped by its own handle afterwards."""
+    from dvc_project import start_mlflow
+
+    proc, uri = start_mlflow(tmp_path_factory.mktemp("mlflow"))
+    yield uri
+    proc.terminate()
+    proc.wait(timeout=30)

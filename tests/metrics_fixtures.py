@@ -72,7 +72,7 @@ def smoke_weights(tmp_path_factory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("weights")
     assert weights.main(["--out", str(out)]) == 0
     return {"dir": out, "inception": out / weights.INCEPTION_SMOKE_FILE,
-            "clip": out / weights.clip_smoke_file(weights.SMOKE_CLIP_ARCH)}
+            "clip": out / weights.clip_smoke_file(weights.SMOKE_CLIP_ARCH), "dinov2": out / weights.DINOV2_SMOKE_FILE}
 
 
 @pytest.fixture(scope="session")

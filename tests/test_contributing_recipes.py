@@ -74,3 +74,27 @@ def test_add_a_rubric_is_one_file_and_a_changelog_line(project):
     refused = sentinel(project, "plan", "score.human.rubric=human-v9")
     assert refused.returncode == 2 and "score.human.rubric" in refused.stderr and "human-v3" in refused.stderr
     assert touched(project) == {"rubrics/human-v3.md", "rubrics/CHANGELOG.md"}
+
+
+def test_add_your_own_checkpoint_is_one_config_and_one_card(project, tmp_path_factory):
+    """The `source: local` recipe's YAML, as CONTRIBUTING.md prints it, on a checkpoint saved as step 1 says."""
+    import re
+
+    from sentinel.models import tiny
+
+    section = (ROOT / "CONTRIBUTING.md").read_text().split("## Add your own checkpoint", 1)[1].split("\n## ", 1)[0]
+    model_yaml = re.search(r"```yaml\n(.*?)```", section, re.S).group(1)
+    outside = tmp_path_factory.mktemp("checkpoints")  # `project` is this test's tmp_path: keep the folder out of it
+    ckpt = outside / "my-sd"
+    tiny.tiny_sd(0, "DDIMScheduler", {}).save_pretrained(ckpt)
+    lines = [line[3:] for line in model_yaml.splitlines()]  # the block is indented under its list item
+    (project / "conf/model/my-sd.yaml").write_text("\n".join(lines).replace("/checkpoints/my-sd", str(ckpt)) + "\n")
+    (project / "docs/models/my-sd.md").write_text("# My SD (recipe test)\n\nA tiny saved checkpoint.\n")
+    proc = sentinel(project, "plan", "model=[my-sd]")
+    assert proc.returncode == 0, proc.stderr
+    assert "| my-sd | 12 |" in proc.stdout
+    assert touched(project) == {"conf/model/my-sd.yaml", "docs/models/my-sd.md"}
+    (project / "conf/model/my-sd.yaml").write_text((project / "conf/model/my-sd.yaml").read_text()
+                                                   .replace(str(ckpt), str(outside / "nowhere")))
+    refused = sentinel(project, "plan", "model=[my-sd]")
+    assert refused.returncode == 2 and "model.my-sd.folder" in refused.stderr

@@ -75,7 +75,10 @@ def test_ratings_file_source_is_validated(tmp_path):
             "outcome": "tie"}
     write_jsonl(tmp_path / "ok.jsonl", [good])
     cfg = HumanConfig(source=str(tmp_path / "ok.jsonl"), raters=1, seed=0, gold_min_accuracy=0.8, rubric="human-v2")
-    assert human.ratings(cfg, [], tmp_path) == [good]
+    delivered = [{"model": m, "job_id": "j", "sha256": None} for m in ("x", "y")]
+    assert human.ratings(cfg, delivered, tmp_path) == [good]
+    with pytest.raises(ValueError, match="ok.jsonl:1: model 'x', job_id 'j': no delivered image of this run"):
+        human.ratings(cfg, [], tmp_path)  # votes on images this run did not deliver are refused
     for bad, match in [({**good, "outcome": "left"}, "outcome 'left'"), ({**good, "kind": "vote"}, "kind 'vote'"),
                        ({k: v for k, v in good.items() if k != "model_b"}, "lacks \\['model_b'\\]")]:
         write_jsonl(tmp_path / "bad.jsonl", [good, bad])

@@ -109,6 +109,12 @@ def test_run_writes_one_row_per_job_and_the_latency_file(params, reference, jobs
     assert result["schedule"]["arrival"] == "trace" and result["schedule"]["trace_speedup"] > 0
     assert set(result["by_category"]) == {j.category for j in jobs} and list(result["by_resolution"]) == ["64x64"]
     assert result["capacity_display"] and result["rate_search"]["searched_rps"][0] > 0
+    t01, t04 = result["compliance"]["test01"], result["compliance"]["test04"]
+    assert t01["verdict"] == "pass" and t01["n_checked"] == len(jobs)  # every delivered image is the generate stage's
+    assert t04["verdict"] == "pass" and t04["n"] == 6 and t04["ratio_ci95"][1] >= 0.9, t04  # Serve caches nothing
+    assert 1 <= result["schedule"]["in_flight_limit"] <= result["schedule"]["in_flight_cap"]
+    assert all(r["replica_ready_s"] is not None and (r["replica_ready_s"] > r["sent_s"]) == r["cold"] for r in rows)
+    assert result["client_bound"] == (result["schedule_lag_p99_s"] > result["client_lag_bound_s"])
     assert not watchdog.pids_with(None) or all(watchdog.owner_alive(t) for t in watchdog.pids_with(None).values())
 
 

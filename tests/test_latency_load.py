@@ -162,6 +162,7 @@ def test_cdf_rows_keep_misses_out_of_the_curve():
     ({"target_utilisation": 0.0}, "latency.target_utilisation"), ({"host": "10.0.0.1"}, "loopback"),
     ({"min_replicas": 2}, "latency.max_replicas"), ({"max_replicas": 4}, "latency.max_replicas"),
     ({"slo_s_by_model": {"tiny-sdd": 1.0}}, "latency.slo_s_by_model.tiny-sdd: unknown model"),
+    ({"test04_pairs": 5}, "latency.test04_pairs: must be >= 6"), ({"in_flight_headroom": 0.0}, "latency.in_flight_headroom"),
 ])
 def test_bad_latency_config_names_the_key(change, key):
     cfg = config.build(config.LatencyConfig, yaml.safe_load(SMOKE.read_text()), "latency")

@@ -5,12 +5,13 @@ replica: the expensive part). In its own module so no other test's Ray instance 
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 
 import pytest
 
-from sentinel.latency import client, load, serving
+from sentinel.latency import client, compliance, load, serving
 from sentinel.latency.serve import ServeInstance
 from sentinel.provenance import sha256_bytes
 
@@ -87,6 +88,23 @@ def test_a_changed_image_is_a_miss_naming_the_job(endpoint, jobs, reference):
     reason = client.check(resp, jobs[0], {jobs[0].id: "0" * 64})
     assert reason.startswith(f"sha256 mismatch for job {jobs[0].id}")
     assert client.check(resp, jobs[0], {jobs[0].id: sha256_bytes(reference[jobs[0].id])}) == ""
+
+
+def test_a_deployment_with_other_steps_fails_test01_naming_the_model_and_the_job(endpoint_instance, model_cfg,
+                                                                                  jobs, reference):
+    """The serving replica alone runs 2 steps where the generate stage ran the job's 4: faster, and
+    every delivered image differs from the generate stage's, so TEST01 fails by model and job."""
+    changed = dataclasses.replace(model_cfg, steps=2)
+    url = endpoint_instance.deploy(changed, min_replicas=1, max_replicas=1, downscale_delay_s=60, replica_cpus=0.5,
+                                   name="changed-steps")
+    try:
+        expected = {j.id: sha256_bytes(reference[j.id]) for j in jobs[:2]}
+        result = load.closed_loop(serving.sender(url, jobs[:2], expected), 2, 1, 120.0)
+    finally:
+        endpoint_instance.remove("changed-steps")
+    verdict = compliance.run_test01(MODEL, [serving.request_row(MODEL, r) for r in result.rows], checked=True)
+    assert verdict["verdict"] == "fail" and verdict["mismatched_jobs"] == sorted(j.id for j in jobs[:2]), verdict
+    assert verdict["reason"].startswith(f"{MODEL}: 2 of 2 delivered images differ") and jobs[0].id in verdict["reason"]
 
 
 

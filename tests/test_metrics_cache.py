@@ -84,3 +84,60 @@ def test_a_new_extractor_computes_only_its_own_features(first_pass, small_sets, 
     assert cache.computed == 5 and cache.decoded == 5  # Inception rows all cached; the new namespace is not
     assert f_inc.shape == (5, 2048) and f_clip.shape == (5, 512)
     assert np.array_equal(f_inc, extract(gen, [inc], FeatureCache(cache_dir))[0])
+
+
+# ---- batched writes: one segment (one fsync) per flush, and a kill never leaves a bad row ----------
+_WRITER = """
+import sys, numpy as np
+from sentinel.metrics.cache import FeatureCache
+cache = FeatureCache(sys.argv[1])
+for i in range(100000):
+    cache.put(("ns",), f"{i:08d}", np.full(2048, i, np.float32))
+    if i % 256 == 255:
+        cache.flush()
+        print(i + 1, flush=True)
+"""
+
+
+def test_rows_are_written_as_one_segment_per_flush(tmp_path):
+    cache = FeatureCache(tmp_path)
+    for i in range(10):
+        cache.put(("ns",), f"k{i}", np.full(4, i, np.float32))
+    assert not list(tmp_path.rglob("*.npz"))      # nothing written before the flush
+    cache.flush()
+    assert len(list(tmp_path.rglob("*.npz"))) == 1 and cache.segments_written == 1
+    fresh = FeatureCache(tmp_path)
+    assert [float(fresh.get(("ns",), f"k{i}")[0]) for i in range(10)] == list(range(10))
+    assert fresh.disk_hits == 10 and fresh.get(("ns",), "absent") is None
+
+
+def test_a_killed_writer_never_leaves_a_row_that_reads_wrong(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", _WRITER, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    flushed = [int(proc.stdout.readline()) for _ in range(6)]  # six whole segments on disk, then kill mid-run
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    fresh = FeatureCache(tmp_path)
+    found = 0
+    for i in range(flushed[-1] + 2048):
+        row = fresh.get(("ns",), f"{i:08d}")
+        if row is not None:
+            assert row.shape == (2048,) and np.all(row == i), f"row {i} read back wrong"
+            found += 1
+    assert found >= flushed[-1] and found % 256 == 0  # whole segments only
+
+
+def test_a_torn_segment_is_ignored_and_recomputed(tmp_path, caplog):
+    cache = FeatureCache(tmp_path)
+    for i in range(8):
+        cache.put(("ns",), f"k{i}", np.full(16, i, np.float32))
+    cache.flush()
+    (seg,) = tmp_path.rglob("*.npz")
+    seg.write_bytes(seg.read_bytes()[: seg.stat().st_size // 2])  # what a non-atomic writer leaves
+    (seg.parent / f".{seg.name}.abc.tmp").write_bytes(b"partial")
+    fresh = FeatureCache(tmp_path)
+    assert fresh.missing(("ns",), [f"k{i}" for i in range(8)]) == [f"k{i}" for i in range(8)]
+    assert "ignoring unreadable segment" in caplog.text

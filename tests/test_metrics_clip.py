@@ -53,8 +53,8 @@ def test_clip_weights_load_offline_and_match_the_seeded_init(clip_weights):
 def test_weights_cli_skips_files_with_expected_content(smoke_weights, capsys):
     assert weights.main(["--out", str(smoke_weights["dir"])]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert len(lines) == 2 and all(line.endswith("(unchanged)") for line in lines), lines
-    for line, key in zip(lines, ("inception", "clip")):
+    assert len(lines) == 3 and all(line.endswith("(unchanged)") for line in lines), lines
+    for line, key in zip(lines, ("inception", "clip", "dinov2")):  # dinov2: FD-DINOv2's tiny14 smoke file
         assert f"sha256={sha256_file(smoke_weights[key])}" in line and str(smoke_weights[key]) in line
 
 
@@ -99,12 +99,19 @@ def test_score_set_reuses_cached_features_and_matches_the_parts(image_sets, feat
     result = score_set(gen, prompts, ref, cache=feature_cache, **kwargs)
     # Inception rows of both sets are cached; CLIP needs 8 generated + 30 reference images (CMMD) + 8 prompts
     assert feature_cache.computed - before == 8 + 30 + 8
-    assert set(result) == {"fid", "kid_mean", "kid_std", "kid_full", "clip_score", "clip_score_per_image", "cmmd",
-                           "ci", "ci_level", "bootstrap_samples", "n_generated", "n_reference", "prompts_truncated"}
+    assert set(result) == {"fid", "kid", "kid_subsets_mean", "kid_subsets_std", "kid_subsets_seed", "clip_score",
+                           "clip_score_per_image", "cmmd", "ci", "ci_level", "bootstrap_samples", "n_generated",
+                           "n_reference", "prompts_truncated"}
     assert (result["n_generated"], result["n_reference"], result["prompts_truncated"]) == (8, 30, 1)
     assert result["fid"] == pytest.approx(fid.fid_from_features(features["faces_b_noise8"][:8], features["faces_a"]))
-    kid = fid.kid_from_features(features["faces_b_noise8"][:8], features["faces_a"], subset_size=5, subsets=10, seed=0)
-    assert (result["kid_mean"], result["kid_std"]) == pytest.approx(kid)
+    # the subset KID is torch-fidelity's own, on its own RandomState stream (rng_seed = kid_subsets_seed)
+    from torch_fidelity.metric_kid import kid_features_to_metric
+
+    f64 = lambda a: torch.from_numpy(np.asarray(a, np.float64))  # noqa: E731 (both in float64, as ours)
+    tf = kid_features_to_metric(f64(features["faces_b_noise8"][:8]), f64(features["faces_a"]), kid_subsets=10,
+                                kid_subset_size=5, rng_seed=result["kid_subsets_seed"], verbose=False)
+    assert (result["kid_subsets_mean"], result["kid_subsets_std"]) == pytest.approx(
+        (tf["kernel_inception_distance_mean"], tf["kernel_inception_distance_std"]), rel=1e-10)
     clip_direct = clip.clip_score(gen, prompts, arch=CLIP_ARCH, weights_path=clip_weights, batch_size=3)
     assert result["clip_score_per_image"] == pytest.approx(clip_direct["clip_score_per_image"], abs=1e-4)
     again = score_set(gen[:6], prompts[:6], ref, cache=feature_cache, **kwargs)  # a "category": all cached

@@ -65,9 +65,15 @@ def _score(sets, inception_weights, clip_weights, level):
 _CACHE: dict = {}
 
 
-def _reference_counts(n: int) -> np.ndarray:
-    """The documented resampling (metrics/bootstrap.py), re-derived: default_rng(seed).integers, bincount."""
-    idx = np.random.default_rng(SEED).integers(0, n, size=(SAMPLES, n))
+def _reference_counts(n: int, sets) -> np.ndarray:
+    """The documented resampling (metrics/bootstrap.py), re-derived: default_rng(stream seed).integers,
+    bincount; the stream seed is score.seed's and the image keys' (metrics/streams.py)."""
+    import hashlib
+
+    keys = [f"{p.parent.name}/{p.name}" for p in sets[0]] + [f"ref:{p.parent.name}/{p.name}" for p in sets[1]]
+    text = f"bootstrap:{SEED}" + "\n" + "\n".join(sorted(keys))
+    seed = int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
+    idx = np.random.default_rng(seed).integers(0, n, size=(SAMPLES, n))
     return np.stack([np.bincount(row, minlength=n) for row in idx])
 
 
@@ -93,7 +99,7 @@ def test_a_registered_toy_metric_reaches_leaderboard_json_and_the_report(toy, se
     feats = inception_features_cached(sets[0], weights_path=str(inception_weights), batch_size=8,
                                       cache=_CACHE[0])
     norms = np.linalg.norm(feats, axis=1)
-    expected_ci = np.quantile(_reference_counts(len(norms)) @ norms / len(norms), [0.025, 0.975])
+    expected_ci = np.quantile(_reference_counts(len(norms), sets) @ norms / len(norms), [0.025, 0.975])
     assert overall["toy_norm"] == pytest.approx(norms.mean(), rel=1e-12)
     assert [overall["ci"]["toy_norm"][k] for k in ("low", "high")] == pytest.approx(expected_ci, rel=1e-12)
     assert overall["ci"]["toy_norm"]["n_generated"] == 5 and overall["ci"]["toy_norm"]["n_reference"] == 5
@@ -111,7 +117,7 @@ def test_a_registered_toy_metric_reaches_leaderboard_json_and_the_report(toy, se
 def test_ci_level_0_9_narrows_every_interval_consistently(sets, inception_weights, clip_weights, root):
     wide, narrow = (_score(sets, inception_weights, clip_weights, lv) for lv in (0.95, 0.9))
     assert narrow["ci_level"] == 0.9
-    for name in registry.REGISTRY:
+    for name in (m.name for m in registry.active({})):  # the metrics this run computes (optional ones are off)
         assert narrow[name] == wide[name], name  # the level moves intervals only
         w, n = wide["ci"][name], narrow["ci"][name]
         assert w["low"] <= n["low"] <= n["high"] <= w["high"], name

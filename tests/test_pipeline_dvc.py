@@ -15,20 +15,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dvc_project import copy_project, project_env, run, start_mlflow
+from dvc_project import copy_project, project_env, run
 
 pytestmark = pytest.mark.slow
 
 FIELDS = ("model", "composite", "fid", "kid", "clip_score", "human", "cost_usd_per_image",
           "latency_p50_s", "latency_p95_s", "latency_p99_s", "cold_start_s")
-
-
-@pytest.fixture(scope="module")
-def mlflow_uri(tmp_path_factory):
-    proc, uri = start_mlflow(tmp_path_factory.mktemp("mlflow"))
-    yield uri
-    proc.terminate()
-    proc.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")

@@ -64,6 +64,19 @@ def test_cut_freezes_results_lock_fingerprints_and_history(released):
     assert again.returncode == 2 and "already exists" in again.stderr
 
 
+def test_the_cut_carries_feature_statistics_that_reproduce_its_fid(released, tmp_path):
+    """features/ is in the release, hashed in manifest.json, and the ten-line script of releases/README.md
+    (run verbatim) reproduces every model's published FID to 1e-9 relative."""
+    from readme_script import run_script
+
+    path, env, rel = released
+    manifest = json.loads((rel / "manifest.json").read_text())
+    for name in ("features/stats.npz", "features/features.npz"):  # the smoke profile stores the features too
+        assert manifest["files"][name] == sha256_file(rel / name), name
+    got = run_script(rel, tmp_path)
+    assert set(got) == {"tiny-sd", "tiny-sdxl"} and all(diff <= 1e-9 for *_, diff in got.values()), got
+
+
 def test_verify_rescoring_the_published_images_passes(released):
     path, env, rel = released
     proc = release_cli(path, env, "verify", f"releases/{RID}")

@@ -1,4 +1,4 @@
-"""`sentinel release log`: the committed release as an MLflow run on a real MLflow server, with the
+"""`sentinel release log`: the committed release as an MLflow run on a real MLflow mlflow_uri, with the
 leaderboard's scalars per model, and an edited release refused before anything is logged."""
 from __future__ import annotations
 
@@ -11,19 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from dvc_project import start_mlflow
-
 ROOT = Path(__file__).resolve().parents[1]
 RELEASE = ROOT / "releases" / "2026-Q4-smoke-r2"
 pytestmark = pytest.mark.timeout(300)
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    proc, uri = start_mlflow(tmp_path_factory.mktemp("mlflow"))
-    yield uri
-    proc.terminate()
-    proc.wait(timeout=30)
 
 
 def _log(release: Path, uri: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -32,13 +22,13 @@ def _log(release: Path, uri: str, cwd: Path) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=240)
 
 
-def test_release_is_logged_with_the_leaderboards_numbers_per_model(server, tmp_path):
+def test_release_is_logged_with_the_leaderboards_numbers_per_model(mlflow_uri, tmp_path):
     import mlflow
 
-    proc = _log(RELEASE, server, tmp_path)
+    proc = _log(RELEASE, mlflow_uri, tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     run_id = proc.stdout.strip().split()[-1]
-    client = mlflow.MlflowClient(tracking_uri=server)
+    client = mlflow.MlflowClient(tracking_uri=mlflow_uri)
     run = client.get_run(run_id)
     manifest = json.loads((RELEASE / "manifest.json").read_text())
     assert run.info.run_name == f"release/{manifest['release']}" and run.info.status == "FINISHED"
@@ -56,7 +46,7 @@ def test_release_is_logged_with_the_leaderboards_numbers_per_model(server, tmp_p
     assert (tmp_path / "mlruns").exists() is False  # nothing written beside the caller: the server holds it
 
 
-def test_a_release_edited_after_cut_is_refused_and_nothing_is_logged(server, tmp_path):
+def test_a_release_edited_after_cut_is_refused_and_nothing_is_logged(mlflow_uri, tmp_path):
     import mlflow
 
     edited = tmp_path / RELEASE.name
@@ -64,8 +54,8 @@ def test_a_release_edited_after_cut_is_refused_and_nothing_is_logged(server, tmp
     board = json.loads((edited / "leaderboard.json").read_text())
     board["models"][0]["composite"] += 1.0
     (edited / "leaderboard.json").write_text(json.dumps(board))
-    client = mlflow.MlflowClient(tracking_uri=server)
+    client = mlflow.MlflowClient(tracking_uri=mlflow_uri)
     before = sum(len(client.search_runs([e.experiment_id])) for e in client.search_experiments())
-    proc = _log(edited, server, tmp_path)
+    proc = _log(edited, mlflow_uri, tmp_path)
     assert proc.returncode == 2 and "leaderboard.json edited after cut" in proc.stderr, proc.stderr[-2000:]
     assert sum(len(client.search_runs([e.experiment_id])) for e in client.search_experiments()) == before

@@ -68,22 +68,26 @@ class ApiConfig:
 @dataclass(frozen=True)
 class ModelConfig:
     """One model. `source: tiny-random` builds the pipeline class from seeded random components;
-    `source: pretrained` loads `repo_id` at `revision` (from the local HF cache when offline)."""
+    `source: pretrained` loads `repo_id` at `revision` (from the local HF cache when offline);
+    `source: local` loads a `save_pretrained` folder, pinned by its content hash (models/local.py)."""
     name: str
     display_name: str
     pipeline: str
     source: str
-    repo_id: str | None
-    revision: str | None
-    init_seed: int
-    scheduler: SchedulerConfig
     steps: int | None
     guidance: float | None
     dtype: str
     device: str
-    cpu_threads: int  # torch intra-op threads on CPU: pixels depend on it, so it is pinned
     licence: str
     plumbing: bool
+    # Keys that mean nothing for some sources default (validate.py requires them where they matter).
+    repo_id: str | None = None  # pretrained: the hub repo
+    revision: str | None = None  # pretrained: the 40-hex commit; local: optional sha256 the folder must hash to
+    init_seed: int = 0  # tiny-random: the weights' seed
+    scheduler: SchedulerConfig | None = None  # null (pretrained, local): the checkpoint's own scheduler
+    cpu_threads: int = 1  # torch intra-op threads on CPU: pixels depend on it, so it is pinned
+    folder: str | None = None  # local: the save_pretrained folder
+    load_kwargs: dict[str, Any] = field(default_factory=dict)  # passed to from_pretrained (models/local.py)
     # Optional (defaults keep older configs valid); see conf/model/*.yaml and docs/models/.
     resolution_px: int | None = None  # square output size pinned by the recipe; null: each job's size
     batch_size: int = 1  # jobs per pipeline call; part of the image key: batched kernels can move a pixel by one level
@@ -131,11 +135,18 @@ class ScoreConfig:
     ci_level: float = 0.95
     preference_models: tuple[str, ...] = ()  # human-preference scorers (imagereward, hpsv2, pickscore): off
     preference_weights_dir: str = "weights/preference"
+    # FD-DINOv2 (metrics/dinov2.py, dgm-eval's convention): on when dinov2_weights is set ("" = off).
+    dinov2_arch: str = "vitl14"  # vits14 | vitb14 | vitl14 (the official files) | tiny14 (smoke, plumbing)
+    dinov2_weights: str = ""
+    # CMMD's own CLIP encoder ("" = CLIP score's score.clip_arch); the paper's is ViT-L-14-336.
+    cmmd_clip_arch: str = ""
+    cmmd_clip_weights: str = ""
     # The score profile (conf/score/<profile>.yaml) and what makes a run plumbing: sentinel.metrics.profile.
     profile: str = "smoke"  # "smoke" is always plumbing
     weights_manifest: str | None = None  # `sentinel fetch` manifest pinning the metric weights by sha256
     reference_min_n: int = 0  # fewer reference PNGs in any category: the run is plumbing
     reference_min_px: int = 0  # any reference PNG's shorter side below this: the run is plumbing
+    device: str = "cpu"  # where the metric networks run: cpu | cuda | cuda:<n> | auto; recorded in the convention
 
 
 @dataclass(frozen=True)
@@ -182,6 +193,9 @@ class LatencyConfig:
     probe_min_duration_s: float  # ... and lasts at least this long after its warm-up
     probe_warmup_s: float  # requests scheduled in a probe's first seconds are excluded from its verdict
     client_lag_bound_s: float  # schedule lag p99 above this flags the run client_bound
+    in_flight_headroom: float  # client in-flight limit = this x the requests due in the busiest SLO-long window
+    #                            (Little's law: rate x SLO x headroom), at most `workers`
+    test04_pairs: int  # TEST04 (no response cache): pairs of repeated / fresh requests after the run (>= 6)
 
 
 @dataclass(frozen=True)
@@ -321,8 +335,17 @@ def read_params(path: str | Path = "params.yaml") -> dict:
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"{path}: not found; run from the repository root, or compose it with `dvc exp run`")
-    with open(path, encoding="utf-8") as f:
-        data = yaml.safe_load(f)
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = yaml.safe_load(f)
+    except yaml.YAMLError as e:  # one line: file, line and column, what the parser expected
+        mark = getattr(e, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        ctx, cm = getattr(e, "context", None), getattr(e, "context_mark", None)
+        started = f" ({ctx} that starts at line {cm.line + 1})" if ctx and cm else ""
+        raise ConfigError(f"{where}: YAML syntax error: {getattr(e, 'problem', None) or e}{started}") from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: not UTF-8 text (byte offset {e.start})") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of sections")
     unknown = sorted(set(data) - set(SECTIONS) - {"model"})
@@ -352,13 +375,20 @@ def models(data: Any, path: str | Path = "params.yaml") -> dict[str, ModelConfig
         if name not in valid:
             problems.append(f"model.{name}: unknown model (valid: {', '.join(valid)})")
             continue
+        keys = [f"model.{name}.{k}: missing key (source {cfg.get('source')!r} needs it)"
+                for k in SOURCE_KEYS.get((cfg or {}).get("source"), ()) if k not in (cfg or {})]
         try:
             out[name] = build(ModelConfig, {"name": name, **(cfg or {})}, f"model.{name}")
         except ConfigError as e:
             problems += e.problems
+        problems += keys
     if problems:
         raise ConfigError(*problems)
     return out
+
+
+# Model keys with a default that one source still needs written out (`revision: null` is written out too).
+SOURCE_KEYS = {"pretrained": ("repo_id", "revision"), "local": ("folder",), "tiny-random": ("init_seed", "scheduler")}
 
 
 def load(path: str | Path = "params.yaml", sections: tuple[str, ...] = ()) -> dict[str, Any]:

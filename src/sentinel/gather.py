@@ -14,7 +14,7 @@ from pathlib import Path
 from sentinel import config, human
 from sentinel.per_model import model_paths
 from sentinel.provenance import PLUMBING_NOTE, atomic_write_text, read_jsonl, write_json, write_jsonl
-from sentinel.records import is_ok
+from sentinel.records import canonical, is_ok
 
 SECTIONS = ("model", "score", "paths")
 
@@ -29,7 +29,7 @@ def combine(sc: config.ScoreConfig, all_records: list[dict], entries: dict[str, 
             convention: dict, env: dict, images_dir: Path) -> tuple[dict, list[dict]]:
     """The all-model quality file and the ratings: per-model blocks (in `entries` order) plus each
     model's human component, computed over every model's images (pairwise votes need them all)."""
-    records = [r for r in all_records if is_ok(r)]
+    records = [r for r in canonical(all_records) if is_ok(r)]
     ratings = human.ratings(sc.human, records, images_dir)
     result = {"models": {}, "convention": convention, "environment": env}
     for model, entry in entries.items():
@@ -57,14 +57,16 @@ def judge_agreement(ratings: list[dict], models: dict[str, dict], records: list[
     votes = [r for r in ratings if r.get("kind") == "pairwise"]
     metrics = {}
     for name, metric in REGISTRY.items():
-        values = {m: e["overall"].get(name) for m, e in models.items() if e["overall"].get(name) is not None}
+        overall = {m: e["overall"] or {} for m, e in models.items()}  # None: too few images to claim
+        values = {m: o.get(name) for m, o in overall.items() if o.get(name) is not None}
         per_image = {}
         for m, e in models.items():
-            scores = e["overall"].get(f"{name}_per_image")
+            scores = overall[m].get(f"{name}_per_image")
             ok = [r for r in records if r["model"] == m]
             if scores and len(scores) == len(ok):
                 per_image.update({(m, r["job_id"]): v for r, v in zip(ok, scores)})
-        metrics[name] = {"higher_is_better": metric.higher_is_better, "models": values, "per_image": per_image}
+        if values or per_image or metric.enabled is None:  # an optional metric that is off has no row
+            metrics[name] = {"higher_is_better": metric.higher_is_better, "models": values, "per_image": per_image}
     return agreement(votes, metrics, level)
 
 

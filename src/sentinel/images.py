@@ -31,8 +31,12 @@ def load_rgb(path: str | Path) -> Image.Image:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"image not found: {path}")
-    with Image.open(path) as img:
+    try:
+        img = Image.open(path)
         img.load()
+    except (OSError, SyntaxError, Image.DecompressionBombError) as e:  # truncated, corrupt, not an image
+        raise ValueError(f"{path}: unreadable image ({type(e).__name__}: {e})") from None
+    with img:
         if img.format != "PNG":
             raise ValueError(f"{path}: expected a PNG image, got {img.format} (lossy formats change FID)")
         if img.mode not in _EXPANDABLE:

@@ -41,3 +41,10 @@ def failure_summary(records: list[dict]) -> dict[str, dict]:
         out[model] = {"n_jobs": len(rows), "n_failed": len(failed), "failure_rate": len(failed) / len(rows),
                       "failures_by_cause": dict(sorted(causes.items()))}
     return out
+
+
+def canonical(records: list[dict]) -> list[dict]:
+    """Records sorted by (model, job id): the order score, gather and report compute from, so the
+    workload's row order (which the generate records follow) cannot change a number or a list in
+    metrics.json, and per-image lists pair with records by position."""
+    return sorted(records, key=lambda r: (str(r.get("model")), str(r.get("job_id")), str(r.get("image"))))

@@ -9,11 +9,17 @@ A run links back to DVC: its name is the DVC experiment's (`dvc exp run` sets DV
 the commit (`git describe --always --dirty`); its tags name the commit, the dvc.lock it came from,
 the suite, the workload and the reference set; each model's nested run holds that model's params
 and the same scalars as reports/metrics.json (CI bounds and n included).
+
+A writer killed mid-logging (SIGKILL runs no `finally`) leaves its runs RUNNING; every run records
+its writer (host, pid, the pid's start time), and the next `log_run` marks FAILED the RUNNING runs
+whose writer is gone (`fail_dead_runs`). The report stage logs only after its DVC outputs are in
+place, so a FINISHED run always has its files.
 """
 from __future__ import annotations
 
 import hashlib
 import os
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +28,7 @@ import yaml
 from sentinel.provenance import git
 
 SECRET_HINTS = ("api_key", "apikey", "token", "secret", "password")
+WRITER_HOST, WRITER_PID, WRITER_START = "sentinel.writer_host", "sentinel.writer_pid", "sentinel.writer_start"
 
 
 def flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
@@ -46,8 +53,9 @@ def log_run(experiment: str, params: dict, metrics: dict[str, float], artifacts:
     leaked = [k for k in flat if any(h in k.lower() for h in SECRET_HINTS)]
     if leaked:
         raise ValueError(f"params key {leaked[0]!r} looks like a secret; secrets come from the environment only")
-    mlflow.set_experiment(experiment)
-    with mlflow.start_run(run_name=name or run_name()) as run:
+    exp = mlflow.set_experiment(experiment)
+    fail_dead_runs(exp.experiment_id)
+    with mlflow.start_run(run_name=name or run_name(), tags=writer_tags()) as run:
         mlflow.set_tags({"git_commit": git("rev-parse", "HEAD"), **tags})
         mlflow.log_params({k: str(v)[:6000] for k, v in flat.items()})
         children = children or {}
@@ -56,12 +64,54 @@ def log_run(experiment: str, params: dict, metrics: dict[str, float], artifacts:
         for path in artifacts:
             mlflow.log_artifact(str(path))
         for child, child_metrics in children.items():
-            with mlflow.start_run(run_name=f"{run.info.run_name}/{child}", nested=True):
+            with mlflow.start_run(run_name=f"{run.info.run_name}/{child}", nested=True, tags=writer_tags()):
                 mlflow.set_tags({**tags, "model": child})
                 own = {k[len(f"model.{child}."):]: v for k, v in flat.items() if k.startswith(f"model.{child}.")}
                 mlflow.log_params({k: str(v)[:6000] for k, v in own.items()})
                 mlflow.log_metrics({k: float(v) for k, v in child_metrics.items()})
         return run.info.run_id
+
+
+def _start_ticks(pid: int) -> str | None:
+    """The process's start time in clock ticks since boot (/proc/<pid>/stat field 22), None if gone
+    or not Linux: with the pid it names one process, even after the pid is reused."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def writer_tags() -> dict[str, str]:
+    """Who is writing this run: host, pid and the pid's start time, set when the run is created."""
+    pid = os.getpid()
+    return {WRITER_HOST: socket.gethostname(), WRITER_PID: str(pid), WRITER_START: _start_ticks(pid) or ""}
+
+
+def _writer_dead(tags: dict[str, str]) -> bool:
+    """True only when the run's writer was on this host and is certainly gone (pid absent, or the pid
+    now belongs to a process started at another time). A run written elsewhere is never touched."""
+    if tags.get(WRITER_HOST) != socket.gethostname() or not tags.get(WRITER_PID, "").isdigit():
+        return False
+    now = _start_ticks(int(tags[WRITER_PID]))
+    if now is None:
+        return Path("/proc/self/stat").exists()  # on Linux: no such process; elsewhere: cannot tell
+    return bool(tags.get(WRITER_START)) and now != tags[WRITER_START]
+
+
+def fail_dead_runs(experiment_id: str) -> list[str]:
+    """Mark FAILED every RUNNING run of the experiment whose writer was killed (SIGKILL skips
+    MLflow's end_run), nested model runs included; returns their ids. Called before each new run,
+    so a crash leaves no run that looks in progress once the next one starts."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient()
+    dead = [r for r in client.search_runs([experiment_id], "attributes.status = 'RUNNING'", max_results=1000)
+            if _writer_dead(r.data.tags)]
+    for r in dead:
+        client.set_tag(r.info.run_id, "sentinel.ended_by", f"a later run: writer pid {r.data.tags[WRITER_PID]} was gone")
+        client.set_terminated(r.info.run_id, status="FAILED")
+    return [r.info.run_id for r in dead]
 
 
 def run_name() -> str:

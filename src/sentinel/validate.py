@@ -28,25 +28,32 @@ import re
 from pathlib import Path
 from typing import Any
 
-SOURCES = ("tiny-random", "pretrained", "api")
+SOURCES = ("tiny-random", "pretrained", "local", "api")
 DTYPES = ("auto", "float32", "float16", "bfloat16")
 TINY_PIPELINES = ("StableDiffusionPipeline", "StableDiffusionXLPipeline", "Flux2Pipeline", "Flux2KleinPipeline")
 API_PROTOCOLS = ("openai-images", "submit-poll")
 EXECUTORS = ("local", "ray")
 ARRIVALS = ("trace", "poisson", "gamma")  # sentinel.latency: the workload's own trace, or a drawn schedule
+PHOTO_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")  # sentinel.workloads.references.IMAGE_SUFFIXES
 COMPONENTS = ("fid", "clip", "human")  # sentinel.report.composite: the parts report.weights weighs
+COMPOSITE_VERSIONS = ("composite-v1", "composite-v2", "composite-v3")  # rubrics/composite.md
 DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+SCORE_DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")  # score.device (sentinel.metrics.extract.resolve_device)
 PIPELINE_CLASS = re.compile(r"^[A-Z][A-Za-z0-9]*Pipeline$")  # a diffusers pipeline class name
 RUBRICS_DIR = Path(__file__).resolve().parents[2] / "rubrics"  # sentinel.human.rubric: rubrics/human-*.md
+CARDS_DIR = Path(__file__).resolve().parents[2] / "docs" / "models"  # sentinel.models.cards: <model>.md
 SMOKE_PROFILE = "smoke"  # conf/score/smoke.yaml: always plumbing
 # sha256 -> what it is: `sentinel weights --out weights/` at seed 0 writes byte-identical files (the smoke
 # suite's); the one record of them (sentinel.metrics.profile reads it; tests/test_score_release_profile.py
 # regenerates the files and checks these values).
+DINOV2_ARCHS = ("vits14", "vitb14", "vitl14", "tiny14")  # FD-DINOv2's encoders: sentinel.metrics.dinov2_net.ARCHS
 SMOKE_SHA256 = {
     "4bc50a0fa2b90cc9a4072a8714f54e5c8ffa8129b2399694a55d180a14b6d033":
         "the seeded smoke InceptionV3 (inception-smoke.pt, seed 0)",
     "d44939f3d2c0e856d903b84ec3f4807f89db2471a7d463e9c74662637cb5ce40":
         "the seeded smoke CLIP ViT-B-32 (clip-ViT-B-32-smoke.pt, seed 0)",
+    "ccddc40ae3d173f9f7b21662671503e5f99fe09d864cb17104fd4b497c423a91":
+        "the seeded smoke DINOv2 tiny14 (dinov2-tiny14-smoke.pt, seed 0; plumbing)",
 }
 
 
@@ -78,6 +85,8 @@ class _Problems(list):
 def _model(p: _Problems, name: str, m: Any) -> None:
     where = f"model.{name}"
     p.one_of(f"{where}.source", m.source, SOURCES)
+    if not (CARDS_DIR / f"{name}.md").is_file():  # the rule tests/test_models_cards.py holds every model to
+        p.append(f"{where}: no model card; add docs/models/{name}.md (what it is, recipe, licence): the report embeds it")
     p.check(bool(m.display_name.strip()), f"{where}.display_name", "must not be empty", m.display_name)
     p.check(m.cpu_threads >= 1, f"{where}.cpu_threads", "must be >= 1", m.cpu_threads)
     p.check(m.batch_size >= 1, f"{where}.batch_size", "must be >= 1", m.batch_size)
@@ -94,14 +103,48 @@ def _model(p: _Problems, name: str, m: Any) -> None:
         return
     p.one_of(f"{where}.dtype", m.dtype, DTYPES)
     p.check(bool(DEVICE.match(m.device)), f"{where}.device", "must be auto, cpu, mps, cuda or cuda:<n>", m.device)
-    p.check(bool(m.scheduler.cls.strip()), f"{where}.scheduler.class", "must name a diffusers scheduler",
-            m.scheduler.cls)
+    if m.scheduler is not None:
+        p.check(bool(m.scheduler.cls.strip()), f"{where}.scheduler.class", "must name a diffusers scheduler",
+                m.scheduler.cls)
     if m.source == "tiny-random":
         p.one_of(f"{where}.pipeline", m.pipeline, TINY_PIPELINES)
-    elif m.source == "pretrained":
+        if m.scheduler is None:
+            p.append(f"{where}.scheduler: missing; source 'tiny-random' builds its scheduler from it")
+    elif m.source in ("pretrained", "local"):
         p.check(bool(PIPELINE_CLASS.match(m.pipeline)), f"{where}.pipeline",
                 "must be a diffusers pipeline class (e.g. StableDiffusionXLPipeline)", m.pipeline)
+    if m.source == "pretrained":
         p.check(bool(m.repo_id), f"{where}.repo_id", "source 'pretrained' needs a hub repo id", m.repo_id)
+    _local(p, where, m)
+
+
+LOAD_COMPONENT_KEYS = ("class", "folder", "subfolder")  # a load_kwargs mapping that builds one component
+
+
+def _local(p: _Problems, where: str, m: Any) -> None:
+    """`source: local` and `load_kwargs` (sentinel.models.local): the folder is a save_pretrained
+    pipeline, a pinned revision is a sha256, and each component names a class and an existing folder."""
+    if m.source == "local":
+        if not m.folder:
+            p.append(f"{where}.folder: missing; source 'local' needs the save_pretrained folder")
+        elif not (Path(m.folder) / "model_index.json").is_file():
+            p.append(f"{where}.folder: {m.folder!r} has no model_index.json (not a save_pretrained pipeline folder)")
+        if m.revision is not None:
+            p.check(bool(re.fullmatch(r"[0-9a-f]{64}", m.revision)), f"{where}.revision",
+                    "with source 'local', null or the folder's content sha256 (64 lowercase hex)", m.revision)
+    if m.load_kwargs and m.source not in ("pretrained", "local"):
+        p.append(f"{where}.load_kwargs: only for source pretrained or local, got source {m.source!r}")
+    for key, value in m.load_kwargs.items():
+        if not isinstance(value, dict):
+            continue
+        at = f"{where}.load_kwargs.{key}"
+        p.extend(f"{at}.{k}: unknown key (valid: {', '.join(LOAD_COMPONENT_KEYS)})"
+                 for k in value if k not in LOAD_COMPONENT_KEYS)
+        for k in ("class", "folder"):
+            if not isinstance(value.get(k), str) or not value[k]:
+                p.append(f"{at}.{k}: missing; a component is {{class: <diffusers or transformers class>, folder: <path>}}")
+        if isinstance(value.get("folder"), str) and value["folder"] and not Path(value["folder"]).is_dir():
+            p.append(f"{at}.folder: folder {value['folder']!r} does not exist")
 
 
 def _api(p: _Problems, where: str, m: Any) -> None:
@@ -135,6 +178,8 @@ def _workload(p: _Problems, w: Any) -> None:
             p.append(f"workload.reference.{cat}: not a workload category (valid: {', '.join(w.categories)})")
         elif not Path(folder).is_dir():
             p.append(f"workload.reference.{cat}: folder {folder!r} does not exist")
+        elif not any(f.suffix.lower() in PHOTO_SUFFIXES for f in Path(folder).iterdir()):
+            p.append(f"workload.reference.{cat}: folder {folder!r} holds no reference photos (PNG, JPEG or WebP)")
 
 
 def _score(p: _Problems, s: Any) -> None:
@@ -142,6 +187,7 @@ def _score(p: _Problems, s: Any) -> None:
     for key in ("batch_size", "kid_subset_size", "kid_subsets", "bootstrap_samples"):
         p.check(getattr(s, key) >= 1, f"score.{key}", "must be >= 1", getattr(s, key))
     p.check(s.seed >= 0, "score.seed", "must be >= 0", s.seed)
+    p.check(bool(SCORE_DEVICE.match(str(s.device))), "score.device", "must be cpu, cuda, cuda:<n> or auto", s.device)
     for key in ("reference_min_n", "reference_min_px"):
         p.check(getattr(s, key) >= 0, f"score.{key}", "must be >= 0", getattr(s, key))
     if s.weights_manifest is not None:
@@ -154,6 +200,9 @@ def _score(p: _Problems, s: Any) -> None:
     else:
         p.check(s.human.source.endswith(".jsonl"), "score.human.source",
                 "must be `simulated` or a ratings export (.jsonl)", s.human.source)
+    p.one_of("score.dinov2_arch", s.dinov2_arch, DINOV2_ARCHS)  # sentinel.metrics.dinov2_net.ARCHS
+    p.check(bool(s.cmmd_clip_arch) == bool(s.cmmd_clip_weights), "score.cmmd_clip_weights",
+            "must be set together with score.cmmd_clip_arch (both \"\" = CMMD uses score.clip_arch)", s.cmmd_clip_weights)
     if s.preference_models:  # the live registry: a scorer registered at run time is valid (no torch here)
         from sentinel.metrics import preference_registry
 
@@ -181,7 +230,8 @@ def _cost(p: _Problems, c: Any) -> None:
 
 
 LATENCY_POSITIVE = ("requests", "timeout_s", "startup_timeout_s", "concurrency", "slo_s", "workers", "load_requests",
-                    "burst_cv", "target_utilisation", "num_cpus", "replica_cpus", "max_replicas", "probe_min_requests")
+                    "burst_cv", "target_utilisation", "num_cpus", "replica_cpus", "max_replicas", "probe_min_requests",
+                    "in_flight_headroom", "test04_pairs")
 LATENCY_NON_NEGATIVE = ("search_steps", "sample_per_category", "min_replicas", "downscale_delay_s",
                         "probe_min_duration_s", "probe_warmup_s", "client_lag_bound_s")
 
@@ -230,8 +280,9 @@ def _report(p: _Problems, r: Any) -> None:
         p.number(f"report.normalisation.{part}_worst", worst)
         p.check(best != worst, f"report.normalisation.{part}_best", f"must differ from {part}_worst", best)
     p.one_of("report.human_source", r.human_source, ("auto", "likert", "pairwise"))  # sentinel.report.composite
-    p.check(r.human_source != "pairwise" or r.version == "composite-v2", "report.human_source",
-            "pairwise needs report.version composite-v2 (rubrics/composite.md)", r.version)
+    p.one_of("report.version", r.version, COMPOSITE_VERSIONS)  # rubrics/composite.md
+    p.check(r.human_source != "pairwise" or r.version in COMPOSITE_VERSIONS[1:], "report.human_source",
+            "pairwise needs report.version composite-v2 or composite-v3 (rubrics/composite.md)", r.version)
     p.number("report.attribute_min_n", r.attribute_min_n, 1)
 
 
@@ -277,7 +328,9 @@ def smoke_weight_reasons(sc: Any) -> list[str]:
     (sentinel.metrics.profile adds the reasons that need the manifest or the reference data)."""
     out = [f"score.profile: {sc.profile!r} is the smoke profile (seeded random metric networks)"] \
         if sc.profile == SMOKE_PROFILE else []
-    for key in ("inception_weights", "clip_weights"):
+    for key in ("inception_weights", "clip_weights", "dinov2_weights", "cmmd_clip_weights"):
+        if not getattr(sc, key, ""):
+            continue  # an optional metric that is off ("")
         path = Path(getattr(sc, key))
         if path.is_file() and (digest := file_sha256(path)) in SMOKE_SHA256:
             out.append(f"score.{key}: {path} has sha256 {digest}, {SMOKE_SHA256[digest]}")
@@ -301,6 +354,28 @@ def _cross(p: _Problems, cfg: dict[str, Any]) -> None:
                          f"(source {m.source!r}), billed by GPU time, not by list price")
 
 
+def _ratings_export(p: _Problems, cfg: dict[str, Any]) -> None:
+    """A ratings export is checked row by row when params load (types, models of this run, workload
+    job ids), not after a scoring pass; sentinel.ratings_export is pure Python."""
+    source = cfg["score"].human.source
+    if source == "simulated" or not source.endswith(".jsonl"):
+        return
+    if not Path(source).is_file():
+        p.append(f"score.human.source: ratings export {source} not found")
+        return
+    from sentinel import ratings_export as export_rows
+
+    job_ids = frozenset()
+    if "workload" in cfg and Path(cfg["workload"].jobs).is_file():
+        from sentinel.workloads.jobs import WorkloadError, load_jobs
+        try:
+            job_ids = frozenset(j.id for j in load_jobs(cfg["workload"].jobs))
+        except WorkloadError:
+            pass  # the workload's own loader reports it, with its line
+    models = tuple(cfg["model"]) if "model" in cfg else ()
+    p.extend(f"score.human.source: {x}" for x in export_rows.problems(source, models, job_ids))
+
+
 RULES = {"workload": _workload, "score": _score, "cost": _cost, "latency": _latency, "report": _report,
          "generate": _generate, "paths": _paths}
 
@@ -314,4 +389,6 @@ def problems(cfg: dict[str, Any]) -> list[str]:
     for name, m in cfg.get("model", {}).items():
         _model(p, name, m)
     _cross(p, cfg)
+    if "score" in cfg:
+        _ratings_export(p, cfg)
     return list(p)

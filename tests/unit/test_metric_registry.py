@@ -23,14 +23,20 @@ def toy():
 
 
 def test_builtins_and_errors_that_list_the_valid_names():
-    assert list(registry.REGISTRY) == ["fid", "kid_full", "clip_score", "cmmd"]
+    assert list(registry.REGISTRY) == ["fid", "fd_dinov2", "kid", "clip_score", "cmmd", "hpsv2", "pickscore"]
     assert {m.name: m.higher_is_better for m in registry.REGISTRY.values()} == {
-        "fid": False, "kid_full": False, "clip_score": True, "cmmd": False}
-    with pytest.raises(KeyError, match="unknown metric 'fd' \\(registered: fid, kid_full, clip_score, cmmd\\)"):
+        "fid": False, "fd_dinov2": False, "kid": False, "clip_score": True, "cmmd": False, "hpsv2": True,
+        "pickscore": True}
+    # off unless switched on: FD-DINOv2 by score.dinov2_weights, plug-ins by score.preference_models
+    assert [m.name for m in registry.active({})] == ["fid", "kid", "clip_score", "cmmd"]
+    on = registry.active({"dinov2_weights": "w.pt", "preference_models": ["pickscore"], "cmmd_clip_arch": "ViT-L-14-336"})
+    assert [(m.name, m.extractor) for m in on] == [("fid", "inception"), ("fd_dinov2", "dinov2"), ("kid", "inception"),
+                                                   ("clip_score", "clip"), ("cmmd", "cmmd_clip"), ("pickscore", "pairs")]
+    with pytest.raises(KeyError, match="unknown metric 'fd' \\(registered: fid, fd_dinov2, kid, clip_score, cmmd"):
         registry.get("fd")
     with pytest.raises(ValueError, match="metric 'fid' is already registered"):
         registry.register(registry.REGISTRY["fid"])
-    with pytest.raises(ValueError, match="extractor 'dino' is not one of inception, clip"):
+    with pytest.raises(ValueError, match="extractor 'dino' is not one of inception, clip, dinov2"):
         registry.Metric("x", "dino", "m:f", "m:g", True, "x", "X")
     with pytest.raises(ValueError, match="leaderboard column 'fid' is taken"):
         registry.register(registry.Metric("fid2", "inception", "m:f", "m:g", False, "fid", "FID again"))
@@ -71,3 +77,10 @@ def test_a_metric_with_its_own_interval_method_needs_no_replicates():
     assert m.replicates is None and m.interval == "m:interval"
     with pytest.raises(ValueError, match="needs `replicates` or `interval`"):
         registry.Metric("none", "inception", "m:point", None, False, "none", "None")
+
+
+def test_an_optional_metric_gets_a_report_column_only_when_some_row_measured_it():
+    """FD-DINOv2 and plug-in scorers are off unless enabled: the report adds no empty column for them."""
+    always = ["fid", "kid", "clip_score", "cmmd"]
+    assert [m.name for m in registry.shown([{"fid": 1.0}])] == always
+    assert [m.name for m in registry.shown([{"pickscore": None}, {"pickscore": 20.1}])] == [*always, "pickscore"]

@@ -14,6 +14,8 @@ the vendor's seconds are not seconds of our GPU.
 """
 from __future__ import annotations
 
+import math
+
 from sentinel.config import CostConfig
 
 PRICE_KEYS = ("price_usd_per_hour", "orchestration_overhead_usd_per_image", "platform_fee_fraction")
@@ -25,17 +27,23 @@ FORMULA = ("billed_s = compute_s/utilisation + load_s/images_per_cold_start; "
 
 def validate_card(card: CostConfig) -> None:
     """Refuse a price card the formula cannot use; the message names the key."""
-    for key in PRICE_KEYS:
-        if getattr(card, key) < 0:
-            raise ValueError(f"cost.{key}: must be >= 0, got {getattr(card, key)}")
+    for key in PRICE_KEYS:  # NaN compares false with everything: check finiteness, not just the sign
+        if not _finite_at_least_0(getattr(card, key)):
+            raise ValueError(f"cost.{key}: must be >= 0 and finite, got {getattr(card, key)!r}")
+    if not card.platform_fee_fraction < 1:
+        raise ValueError(f"cost.platform_fee_fraction: must be < 1 (a fraction), got {card.platform_fee_fraction!r}")
     for model, price in card.list_price_usd_per_image.items():
-        if not isinstance(price, int | float) or isinstance(price, bool) or price < 0:
-            raise ValueError(f"cost.list_price_usd_per_image.{model}: must be a number >= 0, got {price!r}")
+        if not _finite_at_least_0(price):
+            raise ValueError(f"cost.list_price_usd_per_image.{model}: must be a number >= 0 and finite, got {price!r}")
     for u in (card.utilisation, *card.utilisation_sensitivity):
         if not 0 < u <= 1:
             raise ValueError(f"cost.utilisation: must be in (0, 1], got {u}")
     if card.images_per_cold_start < 1:
         raise ValueError(f"cost.images_per_cold_start: must be >= 1, got {card.images_per_cold_start}")
+
+
+def _finite_at_least_0(x) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) and x >= 0
 
 
 def with_fees(base_usd: float, card: CostConfig) -> dict[str, float]:

@@ -13,7 +13,6 @@ stage's records.jsonl row, `timing` its timings.jsonl row (plus `executor`, and 
 from __future__ import annotations
 
 import logging
-import sys
 from pathlib import Path
 
 from sentinel.config import ConfigError, GenerateConfig, ModelConfig
@@ -55,7 +54,7 @@ def _check(settings: GenerateConfig, jobs: list[Job]) -> None:
 
 def run_jobs(cfg: ModelConfig, jobs: list[Job], work: str | Path, settings: GenerateConfig = LOCAL) -> list[dict]:
     """One result per job, in `jobs` order; jobs with a valid output under `work` are not run again."""
-    from tqdm import tqdm
+    from sentinel.progress import Progress
 
     _check(settings, jobs)
     work = Path(work)
@@ -67,8 +66,7 @@ def run_jobs(cfg: ModelConfig, jobs: list[Job], work: str | Path, settings: Gene
             pending.append(job)
         else:
             results[job.id] = done
-    with tqdm(total=len(jobs), initial=len(results), desc=f"generate[{settings.executor}] {cfg.name}",
-              unit="img", file=sys.stderr, disable=None) as bar:
+    with Progress(len(jobs), f"generate[{settings.executor}] {cfg.name}", unit="img", initial=len(results)) as bar:
         results.update(EXECUTORS[settings.executor](cfg, jobs, {j.id for j in pending}, work, settings, bar))
     ordered = store.reconcile(cfg.name, jobs, results)
     n_failed = sum(r["record"]["status"] != "ok" for r in ordered)

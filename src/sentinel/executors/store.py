@@ -29,6 +29,7 @@ from sentinel.workloads.jobs import Job
 # Model-config keys that never change a pixel or a record: fixing them must invalidate no image.
 # The model's name is not in the recipe either: it is the folder the recipe is filed under.
 PRESENTATION = ("name", "display_name", "licence")
+UNSET_OMITTED = ("folder", "load_kwargs")  # `source: local` / from_pretrained options; absent when unset
 # Libraries whose version can change the bytes of an image (pipelines, kernels, tokenizer, PNG encoder).
 PIXEL_LIBRARIES = ("torch", "diffusers", "transformers", "accelerate", "safetensors", "open_clip_torch",
                    "numpy", "pillow")
@@ -59,7 +60,15 @@ def recipe(cfg: ModelConfig) -> dict:
     model's params, so a display name or licence fix regenerates nothing, while a step count,
     scheduler, dtype, batch size or a diffusers upgrade regenerates that model and only it."""
     config = {k: v for k, v in dataclasses.asdict(cfg).items() if k not in PRESENTATION}
-    return {"config": config, "libraries": library_versions()}
+    for key in UNSET_OMITTED:  # keys newer than most recipes: unset, they leave older recipes' bytes alone
+        if not config.get(key):
+            config.pop(key, None)
+    out = {"config": config, "libraries": library_versions()}
+    if cfg.source == "local":  # a folder has no commit: its content hash keys the images (sentinel.models.local)
+        from sentinel.models.local import content_sha256
+
+        out["content_sha256"] = content_sha256(cfg)
+    return out
 
 
 def fingerprint(cfg: ModelConfig, job: Job) -> str:

@@ -41,6 +41,10 @@ def make_record(model: Model, job: Job, result) -> tuple[dict, bytes | None]:
     rec = {"model": model.cfg.name, "job_id": job.id, "category": job.category, "prompt": job.prompt,
            "seed": job.seed, "steps": steps, "guidance": guidance, "width": width, "height": height,
            "plumbing": model.cfg.plumbing}
+    if model.cfg.source == "local":  # the checkpoint's content hash stands for its revision (hashed once)
+        from sentinel.models.local import content_sha256
+
+        rec["content_sha256"] = content_sha256(model.cfg)
     if isinstance(result, GenerationFailed):
         return {**rec, "status": "failed", "failure": result.cause, "image": None, "sha256": None}, None
     png = encode_png(result)

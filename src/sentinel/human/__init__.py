@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sentinel import ratings_export as export_rows
 from sentinel.human import rubric
 from sentinel.human.simulate import simulate
 from sentinel.human.summary import load, summarise, summarise_all
@@ -27,4 +28,7 @@ def ratings(cfg, records: list[dict], images_dir: Path) -> list[dict]:
         return simulate(records, images_dir, cfg.raters, cfg.seed, name)
     rows = load(cfg.source)
     rubric.check_rows(rows, name, str(cfg.source))
+    bad = export_rows.unknown_images(rows, records, str(cfg.source))  # ratings of images not in this run
+    if bad:
+        raise ValueError(bad)
     return rows

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from sentinel.provenance import read_jsonl
+from sentinel import ratings_export as export_rows
 from sentinel.human import stats
 
 REQUIRED = {"likert": ("rater", "model", "job_id", "category", "image_sha256", "dimension", "likert"),
@@ -23,19 +24,13 @@ REQUIRED = {"likert": ("rater", "model", "job_id", "category", "image_sha256", "
             "gold": ("rater", "correct")}
 
 
-def validate(rows: list[dict], where: str) -> list[dict]:
-    """Refuse rows that are not ratings; the message names the file and line."""
+def validate(rows: list[dict], where: str, models: tuple[str, ...] = (),
+             job_ids: frozenset[str] = frozenset()) -> list[dict]:
+    """Refuse rows that are not ratings, strictly by type (sentinel/ratings_export.py); names file and line."""
     for i, row in enumerate(rows, 1):
-        kind = row.get("kind")
-        if kind not in REQUIRED:
-            raise ValueError(f"{where}:{i}: kind {kind!r}: expected one of {sorted(REQUIRED)}")
-        missing = [k for k in REQUIRED[kind] if k not in row]
-        if missing:
-            raise ValueError(f"{where}:{i}: {kind} row lacks {missing}")
-        if kind == "likert" and row["likert"] not in range(1, 6):
-            raise ValueError(f"{where}:{i}: likert {row['likert']!r}: expected an integer 1-5")
-        if kind == "pairwise" and row["outcome"] not in stats.OUTCOMES:
-            raise ValueError(f"{where}:{i}: outcome {row['outcome']!r}: expected one of {stats.OUTCOMES}")
+        why = export_rows.row_problem(row, models, job_ids)
+        if why:
+            raise ValueError(f"{where}:{i}: {why}")
     return rows
 
 

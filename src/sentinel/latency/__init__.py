@@ -4,9 +4,10 @@
     run("params.yaml", model="tiny-sd")  # one model: paths.model_latency/<model>/ (DVC's latency@<model>)
 
 Beside each latency.json: <model>/requests.jsonl, one row per request of the job set (scheduled,
-sent, first byte, done, status, queue and compute seconds, replica, cold).
+sent, first byte, done, status, queue and compute seconds, replica and its ready time, cold).
 Modules: serve.py (Ray Serve: start, deploy, stop; watchdog.py reaps it if the stage is killed),
-server.py (the model as a Serve deployment), client.py (one request, keep-alive), schedules.py
+server.py (the model as a Serve deployment), client.py (one request, keep-alive), compliance.py
+(TEST01: delivered bytes; TEST04: no response cache), schedules.py
 (trace replay and seeded schedules), load.py (open/closed-loop generator), capacity.py
 (steady-state probes, the capacity bracket), serving.py (one model end to end), summary.py and
 stats.py (percentiles with order-statistic CIs, early stopping, goodput), curves.py (plot CSVs),
@@ -112,6 +113,12 @@ def run(params_path: str | Path = "params.yaml", model: str | None = None) -> di
                            "as +inf (null in JSON), counted in n_failed and failures_by_cause; success_* "
                            "percentiles leave them out",
             "requests": "requests.jsonl beside this file, one folder per model",
+            "compliance": "per model: test01 (every delivered image's sha256 equals the generate stage's), test04 "
+                          "(median repeated / fresh latency over interleaved pairs at concurrency 1: fail when its "
+                          "95 % CI lies below 0.9, i.e. a response cache); compliance.py",
+            "client": "keep-alive connections; in flight <= in_flight_headroom x the requests due in the "
+                      "schedule's busiest SLO-long window (Little's law), capped at workers; client_bound = "
+                      "schedule lag p99 > client_lag_bound_s",
         },
         "provenance": environment(),
         "note": NOTE,

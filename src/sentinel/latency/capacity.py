@@ -32,8 +32,10 @@ class ProbeSpec:
     min_duration_s: float
     warmup_s: float
     timeout_s: float
-    workers: int
+    workers: int  # most requests in flight (with `headroom`: the cap on load.in_flight_limit)
     seed: int
+    headroom: float | None = None  # None: `workers` in flight; else Little's law (load.in_flight_limit)
+    lag_bound_s: float | None = None  # schedule lag p99 above this flags the probe client_bound
 
 
 def probe_size(rate_rps: float, spec: ProbeSpec) -> int:
@@ -67,7 +69,9 @@ def run_probe(send: load.Send, rate_rps: float, spec: ProbeSpec) -> dict:
             slow[0] += 1
         return slow[0] > allowed
 
-    result = load.open_loop(send, offsets, spec.timeout_s, spec.workers, stop=stop)
+    workers = spec.workers if spec.headroom is None else load.in_flight_limit(offsets, spec.slo_s, spec.headroom,
+                                                                            spec.workers)
+    result = load.open_loop(send, offsets, spec.timeout_s, workers, stop=stop)
     measured = [r for r in result.rows if r["scheduled_s"] >= spec.warmup_s]
     sample = [r["latency_s"] for r in measured]
     pq = stats.percentile(sample, spec.slo_percentile) if sample else math.inf
@@ -77,6 +81,7 @@ def run_probe(send: load.Send, rate_rps: float, spec: ProbeSpec) -> dict:
     failed = result.stopped_early or not pq <= spec.slo_s
     verdict = "void" if void else ("failed" if failed else "met")
     n_ok = sum(1 for r in measured if r["ok"])
+    lag_p99 = stats.percentile([r["sent_s"] - r["scheduled_s"] for r in measured], 99) if measured else None
     return {"target_rate_rps": round(rate_rps, 6), "offered_rate_rps": round(rate_rps, 6), "verdict": verdict,
             "n_requests": len(offsets), "n_measured": len(measured), "stopped_early": result.stopped_early,
             "achieved_rate_rps": None if achieved is None else round(achieved, 6),
@@ -84,8 +89,8 @@ def run_probe(send: load.Send, rate_rps: float, spec: ProbeSpec) -> dict:
             **{f"latency_p{q}_s": _s(stats.percentile(sample, q)) if sample else None for q in (50, 99)},
             "failure_rate": round(1 - n_ok / len(measured), 6) if measured else None,
             "goodput_fraction": round(sum(1 for x in sample if x <= spec.slo_s) / len(sample), 6) if sample else None,
-            "schedule_lag_p99_s": round(stats.percentile([r["sent_s"] - r["scheduled_s"] for r in measured], 99), 6)
-            if measured else None}
+            "schedule_lag_p99_s": None if lag_p99 is None else round(lag_p99, 6), "in_flight_limit": workers,
+            "client_bound": None if lag_p99 is None or spec.lag_bound_s is None else lag_p99 > spec.lag_bound_s}
 
 
 def _s(x: float) -> float | None:

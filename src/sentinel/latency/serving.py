@@ -8,8 +8,11 @@ requests measure the warm service time (the first of them is a cold start); the 
 arrival trace (or a seeded Poisson/gamma schedule) is time-scaled so the offered rate is
 `target_utilisation` x max_replicas / service time; with `idle_start` the trace waits for zero
 replicas, so its first request pays a replica start as after a quiet spell in production; then
-every job is sent open loop, timed from its scheduled send to the last byte; last, the capacity
-search (capacity.py) between `search_fractions` of warm capacity, with steady-state probes.
+every job is sent open loop, timed from its scheduled send to the last byte, with at most
+load.in_flight_limit requests in flight (Little's law from the schedule and the SLO, capped at
+`workers`); then TEST01 on those rows and TEST04 on the warm deployment (compliance.py); last,
+the capacity search (capacity.py) between `search_fractions` of warm capacity, with steady-state
+probes.
 """
 from __future__ import annotations
 
@@ -22,7 +25,7 @@ import numpy as np
 from sentinel import config
 from sentinel.config import LatencyConfig
 from sentinel.workloads.jobs import Job
-from sentinel.latency import capacity, load, schedules, stats
+from sentinel.latency import capacity, compliance, load, schedules, stats
 from sentinel.latency.client import check, post_job
 from sentinel.latency.schedules import KINDS
 from sentinel.latency.server import check_loopback
@@ -35,7 +38,7 @@ def validate(cfg: LatencyConfig) -> None:
     positive = {k: getattr(cfg, k) for k in (
         "timeout_s", "startup_timeout_s", "slo_s", "burst_cv", "target_utilisation", "requests", "workers",
         "num_cpus", "replica_cpus", "max_replicas", "probe_min_requests", "probe_min_duration_s",
-        "client_lag_bound_s")} | {f"slo_s_by_model.{k}": v for k, v in cfg.slo_s_by_model.items()}
+        "client_lag_bound_s", "in_flight_headroom")} | {f"slo_s_by_model.{k}": v for k, v in cfg.slo_s_by_model.items()}
     for key, value in positive.items():
         if not (math.isfinite(value) and value > 0):
             raise ValueError(f"latency.{key}: must be > 0, got {value!r}")
@@ -44,6 +47,9 @@ def validate(cfg: LatencyConfig) -> None:
             raise ValueError(f"latency.{key}: must be >= 0, got {getattr(cfg, key)!r}")
     if not 0 < cfg.slo_percentile <= 100:
         raise ValueError(f"latency.slo_percentile: must be in (0, 100], got {cfg.slo_percentile!r}")
+    if not cfg.test04_pairs >= compliance.MIN_PAIRS:
+        raise ValueError(f"latency.test04_pairs: must be >= {compliance.MIN_PAIRS} (the fewest pairs whose median "
+                         f"has a 95 % CI), got {cfg.test04_pairs!r}")
     if cfg.arrival not in KINDS:
         raise ValueError(f"latency.arrival: unknown {cfg.arrival!r} (valid: {', '.join(KINDS)})")
     if cfg.min_replicas > cfg.max_replicas or cfg.max_replicas * cfg.replica_cpus > cfg.num_cpus:
@@ -97,13 +103,15 @@ def sender(url: str, jobs: Sequence[Job], expected: Mapping[str, str] | None) ->
                 "first_byte_after_send_s": resp.first_byte_s,
                 "compute_s": float(h["x-compute-seconds"]) if "x-compute-seconds" in h else None,
                 "weight_load_s": float(h["x-weight-load-seconds"]) if "x-weight-load-seconds" in h else None,
-                "replica": h.get("x-replica"), "cold": ready is not None and sent_unix < ready}
+                "replica": h.get("x-replica"), "cold": ready is not None and sent_unix < ready,
+                "ready_after_send_s": None if ready is None else ready - sent_unix}
     return send
 
 
 def request_row(model: str, row: dict) -> dict:
     """One line of requests.jsonl: times in seconds from the schedule's origin; latency null = miss."""
     fb = row.pop("first_byte_after_send_s")
+    ready = row.pop("ready_after_send_s", None)  # the serving replica's start, on the schedule's clock
     first_byte = None if fb is None else row["sent_s"] + fb
     queue = None if first_byte is None or row["compute_s"] is None else first_byte - row["sent_s"] - row["compute_s"]
     out = {"model": model, **{k: row[k] for k in ("job", "category", "width", "height", "index", "scheduled_s",
@@ -111,7 +119,7 @@ def request_row(model: str, row: dict) -> dict:
            "first_byte_s": first_byte, "done_s": row["done_s"], "latency_s": row["latency_s"],
            "status": row["status"], "ok": row["ok"], "reason": row["reason"], "queue_s": queue,
            "compute_s": row["compute_s"], "weight_load_s": row["weight_load_s"], "replica": row["replica"],
-           "cold": row["cold"]}
+           "replica_ready_s": None if ready is None else row["sent_s"] + ready, "cold": row["cold"]}
     return {k: json_s(v) if isinstance(v, float) else v for k, v in out.items()}
 
 
@@ -129,7 +137,8 @@ def _calibrate(send: load.Send, cfg: LatencyConfig) -> tuple[float, dict]:
 def _capacity(send: load.Send, warm_capacity_rps: float, slo_s: float, cfg: LatencyConfig) -> dict:
     spec = capacity.ProbeSpec(slo_s=slo_s, slo_percentile=cfg.slo_percentile, min_requests=cfg.probe_min_requests,
                               min_duration_s=cfg.probe_min_duration_s, warmup_s=cfg.probe_warmup_s,
-                              timeout_s=cfg.timeout_s, workers=cfg.workers, seed=cfg.seed)
+                              timeout_s=cfg.timeout_s, workers=cfg.workers, seed=cfg.seed,
+                              headroom=cfg.in_flight_headroom, lag_bound_s=cfg.client_lag_bound_s)
     lo, hi = (f * warm_capacity_rps for f in cfg.search_fractions)
     found = capacity.search(lambda r: capacity.run_probe(send, r, spec), lo, hi, cfg.search_steps)
     met, failed = found["bracket_rps"]
@@ -137,8 +146,17 @@ def _capacity(send: load.Send, warm_capacity_rps: float, slo_s: float, cfg: Late
             "capacity_display": found["display"],
             "rate_search": {"criterion": f"p{cfg.slo_percentile:g} <= {slo_s} s", "censored": found["censored"],
                             "void": found["void"], "searched_rps": [round(lo, 6), round(hi, 6)],
-                            "steps": cfg.search_steps, "void_shortfall": capacity.VOID_SHORTFALL},
+                            "steps": cfg.search_steps, "void_shortfall": capacity.VOID_SHORTFALL,
+                            "client_bound_probes": sum(1 for p in found["probes"] if p["client_bound"])},
             "load": found["probes"]}
+
+
+def _compliance(model: str, url: str, jobs: Sequence[Job], rows: list[dict],
+                expected: Mapping[str, str] | None, cfg: LatencyConfig) -> dict:
+    """TEST01 on the run's rows; TEST04 on the still-deployed model (compliance.py)."""
+    post = compliance.http_post(url, cfg.timeout_s, expected)
+    return {"test01": compliance.run_test01(model, rows, expected is not None),
+            "test04": compliance.run_test04(model, post, jobs[0], cfg.test04_pairs, {j.seed for j in jobs}, cfg.seed)}
 
 
 def measure_model(params_path: str, model_name: str, jobs: Sequence[Job], cfg: LatencyConfig,
@@ -165,8 +183,10 @@ def measure_model(params_path: str, model_name: str, jobs: Sequence[Job], cfg: L
         offsets, speedup = schedule(jobs, arrival_s, rate, cfg)
         idle = cfg.idle_start and cfg.min_replicas == 0 and inst.wait_idle(
             model_name, cfg.downscale_delay_s + cfg.startup_timeout_s)
-        run = load.open_loop(send, offsets, cfg.timeout_s, cfg.workers)
+        in_flight = load.in_flight_limit(offsets, slo_s, cfg.in_flight_headroom, cfg.workers)
+        run = load.open_loop(send, offsets, cfg.timeout_s, in_flight)
         rows = [request_row(model_name, r) for r in run.rows]
+        checks = _compliance(model_name, url, jobs, rows, expected_sha256, cfg)
         found = _capacity(send, cfg.max_replicas / service_s, slo_s, cfg)
     finally:
         inst.remove(model_name) if serve is not None else inst.stop()
@@ -181,8 +201,10 @@ def measure_model(params_path: str, model_name: str, jobs: Sequence[Job], cfg: L
             "schedule": {"arrival": cfg.arrival, "trace_speedup": speedup, "target_utilisation": cfg.target_utilisation,
                          "offered_rate_rps": round(rate, 6), "service_s": round(service_s, 6),
                          "replicas": [cfg.min_replicas, cfg.max_replicas], "started_idle": bool(idle),
+                         "in_flight_limit": in_flight, "in_flight_cap": cfg.workers,
                          "sampled": cfg.sample_per_category > 0, "n_jobs": len(jobs), **calib},
             "warm_capacity_rps": round(cfg.max_replicas / service_s, 6), **found,
             "percentile_method": stats.PERCENTILE_METHOD, "sha256_checked": expected_sha256 is not None,
+            "compliance": checks,
             "misses": [{"job": r["job"], "reason": r["reason"]} for r in rows if not r["ok"]][:50],
             "per_request_s": [r["latency_s"] for r in rows]}, rows

@@ -6,9 +6,10 @@
     StubServer(lambda i: (200, 1.0 if i == 50 else 0.01), serial=True)  # a 1 s stall at request 50
 
 `behaviour(i)` gets the arrival index (0, 1, ...) and returns (HTTP status, service seconds).
-`stub.log` is the server's own record of each request (receive and finish times, on the same
-perf_counter clock as an in-process client): the ground truth that client percentiles are checked
-against. `serial=True` serves one request at a time (like the model server's lock), so a stall queues
+`stub.log` is the server's own record of each request: receive time, finish time (taken just before
+the reply is written, so it precedes the client's last byte) and the client's X-Request index, on
+the perf_counter clock an in-process or forked client shares (CLOCK_MONOTONIC): the ground truth
+that client percentiles are checked against. `serial=True` serves one request at a time (like the model server's lock), so a stall queues
 everything behind it; otherwise requests are served concurrently. GET /noop answers at once.
 """
 from __future__ import annotations
@@ -47,9 +48,10 @@ class _Handler(BaseHTTPRequestHandler):
             return self._reply(404)
         received = time.perf_counter()
         i, status = self.server.serve_one()
+        finished = time.perf_counter()  # before the reply is written: the client cannot have it earlier
         self._reply(status)
         self.wfile.flush()
-        self.server.record(i, received, time.perf_counter(), status)
+        self.server.record(i, received, finished, status, self.headers.get("X-Request"))
 
     def do_POST(self) -> None:  # noqa: N802 - stdlib naming
         length = int(self.headers.get("Content-Length") or 0)
@@ -67,7 +69,8 @@ class StubServer(ThreadingHTTPServer):
         self._count_lock, self._serve_lock = threading.Lock(), threading.Lock()
         self.arrivals = 0
         self.in_flight = self.max_in_flight = 0  # requests inside serve_one, now and at most
-        self.log: list[dict] = []  # the ground truth: {index, received, finished, status} (perf_counter)
+        self.log: list[dict] = []  # the ground truth: {index, received, finished, status, request} (perf_counter;
+        #                            request: the client's X-Request header, its own index for the request)
         self._thread: threading.Thread | None = None
 
     @property
@@ -75,9 +78,10 @@ class StubServer(ThreadingHTTPServer):
         host, port = self.server_address[:2]
         return f"http://{host}:{port}"
 
-    def record(self, i: int, received: float, finished: float, status: int) -> None:
+    def record(self, i: int, received: float, finished: float, status: int, request: str | None = None) -> None:
         with self._count_lock:
-            self.log.append({"index": i, "received": received, "finished": finished, "status": status})
+            self.log.append({"index": i, "received": received, "finished": finished, "status": status,
+                             "request": None if request is None else int(request)})
 
     def serve_one(self) -> tuple[int, int]:
         with self._count_lock:

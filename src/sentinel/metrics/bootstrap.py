@@ -93,6 +93,22 @@ def kid_full_replicates(k_gg: np.ndarray, k_gr: np.ndarray, k_rr: np.ndarray, co
     return within_g + within_r - 2.0 * cross
 
 
+def kid_full(features1: np.ndarray, features2: np.ndarray) -> float:
+    """The full-sample unbiased MMD² over all pairs (KID, cubic polynomial kernel), float64. Up to
+    fid.FULL_KERNEL_ROWS a side from the full kernels (kid_full_replicates, exactly as before);
+    above, summed in kernel blocks: memory does not grow with n beyond the features."""
+    n, m = len(features1), len(features2)
+    from sentinel.metrics import fid
+
+    if max(n, m) <= fid.FULL_KERNEL_ROWS:
+        return float(kid_full_replicates(*kid_kernels(features1, features2), np.ones((1, n)))[0])
+    kern = fid.poly_block_kernel(features1.shape[1])
+    sxx, txx = fid.kernel_block_sums(features1, features1, kern, same=True)
+    syy, tyy = fid.kernel_block_sums(features2, features2, kern, same=True)
+    sxy, _ = fid.kernel_block_sums(features1, features2, kern)
+    return float((sxx - txx) / (n * (n - 1)) + (syy - tyy) / (m * (m - 1)) - 2.0 * sxy / (n * m))
+
+
 def cmmd_replicates(k_gg: np.ndarray, k_gr: np.ndarray, k_rr: np.ndarray, counts: np.ndarray) -> np.ndarray:
     c = np.asarray(counts, np.float64)
     n = c.sum(axis=1)

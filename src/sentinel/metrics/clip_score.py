@@ -9,7 +9,14 @@ Prompts are tokenized with `open_clip.get_tokenizer(arch)` (the CLIP BPE vocabul
 open_clip, so this works offline). Prompts longer than the context (77 tokens with start and end
 tokens) are truncated *keeping* the end-of-text token, which CLIP's text tower pools at; slicing
 ids instead drops it and silently lowers the score (torchmetrics#2883). We count truncated prompts.
-Images go through open_clip's own eval transform for `arch` (bicubic resize, centre crop, normalise).
+Images go through open_clip's own eval transform for `arch` (bicubic resize, centre crop, normalise);
+the convention records its size, interpolation, resize mode, mean and std (`preprocess`).
+
+An architecture must match the checkpoint it loads: open_clip loads OpenAI's weights into the plain
+(GELU) `ViT-B-32` without complaint, but they were trained with QuickGELU (`ViT-B-32-quickgelu`),
+and every embedding is then quietly wrong. `check_pairing` refuses a checkpoint whose sha256 is in
+KNOWN_CHECKPOINTS with another architecture than the one it was trained with; an unknown checkpoint
+passes (its hash is still recorded), so a new file is pinned by adding its line here.
 """
 from __future__ import annotations
 
@@ -21,10 +28,57 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from sentinel.errors import WeightsError
 from sentinel.images import QUANTISATION, load_rgb
 from sentinel.metrics.weights import require_weights, weights_sha256
 
 SCALE = 100.0
+
+# sha256 of a checkpoint file -> (the open_clip architecture it was trained with, what it is). OpenAI's
+# files: the hash is the one in open_clip's (and OpenAI's clip package's) download URL, which both verify
+# (tests/test_metrics_clip_convention.py re-derives every one from open_clip's registry).
+_OPENAI = {"afeb0e10f9e5a86da6080e35cf09123aca3b358a0c3e3b6c78a7b63bc04b6762": "RN50",
+           "8fa8567bab74a42d41c5915025a8e4538c3bdbe8804a470a72f30b0d94fab599": "RN101",
+           "7e526bd135e493cef0776de27d5f42653e6b4c8bf9e0f653bb11773263205fdd": "RN50x4",
+           "52378b407f34354e150460fe41077663dd5b39c54cd0bfd2b27167a4a06ec9aa": "RN50x16",
+           "be1cfb55d75a9666199fb2206c106743da0f6468c9d327f3e0d0a543a9919d9c": "RN50x64",
+           "40d365715913c9da98579312b702a82c18be219cc2a73407c4526f58eba950af": "ViT-B-32",
+           "5806e77cd80f8b59890b7e101eabd078d9fb84e6937f9e85e4ecb61988df416f": "ViT-B-16",
+           "b8cca3fd41ae0c99ba7e8951adf17d267cdb84cd88be6f7c2e0eca1737a03836": "ViT-L-14",
+           "3035c92b350959924f9f00213499208652fc7ea050643e8b385c2dac08641f02": "ViT-L-14-336"}
+KNOWN_CHECKPOINTS: dict[str, tuple[str, str]] = {
+    **{sha: (f"{arch}-quickgelu", f"OpenAI CLIP {arch} (trained with QuickGELU)") for sha, arch in _OPENAI.items()},
+    "ac4f8c4b88af6d963118cbf40ad93176d092abbedfcb752601ae1866352656e6":
+        ("ViT-B-32", "open_clip ViT-B-32 laion2b_s34b_b79k (plain GELU; conf/weights/release.yaml)"),
+    "d44939f3d2c0e856d903b84ec3f4807f89db2471a7d463e9c74662637cb5ce40":
+        ("ViT-B-32", "the seeded smoke CLIP ViT-B-32 (clip-ViT-B-32-smoke.pt, seed 0)"),
+}
+
+
+def check_pairing(arch: str, weights_path: str | Path) -> str:
+    """The checkpoint's sha256, after refusing a known checkpoint paired with another architecture."""
+    path = require_weights(weights_path, f"CLIP {arch}")
+    sha = weights_sha256(path)
+    if sha in KNOWN_CHECKPOINTS and KNOWN_CHECKPOINTS[sha][0] != arch:
+        required, what = KNOWN_CHECKPOINTS[sha]
+        raise WeightsError(f"score.clip_arch: {arch!r} does not match {path} (sha256 {sha}): that is {what}, "
+                           f"which needs architecture {required!r}; set score.clip_arch: {required}")
+    return sha
+
+
+def preprocess(arch: str) -> dict:
+    """The eval transform open_clip builds for `arch` with a checkpoint *file* (no tag, so no tag's own
+    mean/std): its defaults and the tower's image size. Read from the config, without loading weights."""
+    from dataclasses import asdict
+
+    import open_clip
+    from open_clip.transform import PreprocessCfg
+
+    cfg, model_cfg = asdict(PreprocessCfg()), open_clip.get_model_config(arch) or {}
+    size = model_cfg.get("vision_cfg", {}).get("image_size", cfg["size"])
+    cfg["size"] = tuple(size) if isinstance(size, (list, tuple)) else (size, size)
+    return {**{k: list(v) if isinstance(v, tuple) else v for k, v in cfg.items()},
+            "quick_gelu": bool(model_cfg.get("quick_gelu", False))}
 
 
 @functools.lru_cache(maxsize=2)
@@ -36,9 +90,10 @@ def _clip(arch: str, path: str, sha256: str, device: str):
 
 
 def load_clip(arch: str, weights_path: str | Path, device: str = "cpu"):
-    """(model, eval transform) for `arch` with the weights in `weights_path` (never downloads)."""
-    path = require_weights(weights_path, f"CLIP {arch}")
-    return _clip(arch, str(path.resolve()), weights_sha256(path), device)
+    """(model, eval transform) for `arch` with the weights in `weights_path` (never downloads); a known
+    checkpoint with the wrong architecture is refused first (check_pairing)."""
+    sha = check_pairing(arch, weights_path)
+    return _clip(arch, str(Path(weights_path).resolve()), sha, device)
 
 
 @functools.lru_cache(maxsize=4)
@@ -129,12 +184,17 @@ def summarise(per_pair: np.ndarray, truncated: np.ndarray) -> dict:
 def convention(arch: str, weights_path: str | Path) -> dict:
     """Everything that can move the CLIP score, recorded beside the number."""
     path = require_weights(weights_path, f"CLIP {arch}")
-    tokenizer = get_tokenizer(arch)
+    sha, tokenizer, pp = check_pairing(arch, path), get_tokenizer(arch), preprocess(arch)
     return {
         "definition": "mean over pairs of max(100 * cos(image, text), 0); clamp per pair, not the mean",
         "arch": arch,
+        "activation": "QuickGELU" if pp["quick_gelu"] else "GELU",
         "weights_file": path.name,
-        "weights_sha256": weights_sha256(path),
+        "weights_sha256": sha,
+        "checkpoint_check": (f"known checkpoint: {KNOWN_CHECKPOINTS[sha][1]}, trained as {KNOWN_CHECKPOINTS[sha][0]}"
+                             if sha in KNOWN_CHECKPOINTS else "not in the known-checkpoint table: arch not checked"),
+        "preprocess": {"size": pp["size"], "interpolation": pp["interpolation"], "resize_mode": pp["resize_mode"],
+                       "crop": "centre crop to size", "mean": pp["mean"], "std": pp["std"]},
         "tokenizer": f"open_clip SimpleTokenizer, context {tokenizer.context_length}, "
                      "truncation keeps the end-of-text token",
         "image_preprocess": "open_clip eval transform for arch (bicubic resize, centre crop, normalise)",

@@ -45,6 +45,20 @@ def cmmd(gen_emb: np.ndarray, ref_emb: np.ndarray) -> float:
     return cmmd_from_kernels(*kernels(gen_emb, ref_emb))
 
 
+def cmmd_chunked(gen_emb: np.ndarray, ref_emb: np.ndarray) -> float:
+    """cmmd() with the kernel means summed in row blocks (fid.kernel_block_sums): for large sets, no
+    n x n kernel and no float64 copy of all embeddings is held."""
+    from sentinel.metrics import fid  # torch: only when scoring
+
+    if gen_emb.shape[1] != ref_emb.shape[1]:
+        raise ValueError(f"CMMD embeddings differ in width: {gen_emb.shape[1]} vs {ref_emb.shape[1]}")
+    kern = lambda x, y: rbf_kernel(normalise(x), normalise(y))  # noqa: E731
+    n, m = len(gen_emb), len(ref_emb)
+    gg, gr, rr = (fid.kernel_block_sums(a, b, kern, same=a is b)[0] for a, b in
+                  ((gen_emb, gen_emb), (gen_emb, ref_emb), (ref_emb, ref_emb)))
+    return float(SCALE * (gg / n ** 2 + rr / m ** 2 - 2.0 * gr / (n * m)))
+
+
 def convention(clip_arch: str) -> dict:
     return {"definition": "1000 * MMD^2 (V-statistic, diagonals included, as google-research/cmmd) of "
                           "L2-normalised CLIP image embeddings, Gaussian RBF sigma 10",

@@ -22,6 +22,34 @@ from sentinel.metrics.weights import require_weights, weights_sha256
 from sentinel.provenance import sha256_file
 
 
+def resolve_device(device: str, where: str = "score.device") -> str:
+    """The torch device the metric networks run on: `auto` is CUDA when one is visible, else the CPU.
+    Asking for CUDA where none is visible is a config error, raised before any image is read."""
+    from sentinel.errors import ConfigError
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ConfigError(f"{where}: {device!r} requested but no CUDA device is visible "
+                              "(torch.cuda.is_available() is False); set it to cpu or auto")
+        index = int(device.split(":")[1]) if ":" in device else 0
+        if index >= torch.cuda.device_count():
+            raise ConfigError(f"{where}: {device!r} requested but only {torch.cuda.device_count()} CUDA "
+                              "device(s) are visible")
+    elif device != "cpu":
+        raise ConfigError(f"{where}: must be cpu, cuda, cuda:<n> or auto, got {device!r}")
+    return device
+
+
+def device_label(device: str) -> str:
+    """What the convention records: `cpu`, or the CUDA device with its name (float results differ
+    between CPU and GPU kernels, so gather refuses to mix per-model files scored on different ones)."""
+    if device.startswith("cuda"):
+        return f"{device} ({torch.cuda.get_device_name(torch.device(device))})"
+    return device
+
+
 @dataclass(frozen=True)
 class Extractor:
     namespace: tuple            # everything that changes the rows: network, weights sha256, resize, device
@@ -68,6 +96,7 @@ def _flush(ex: Extractor, pending: list, keys: list[str], cache: FeatureCache) -
     if pending:
         for key, row in zip(keys, ex.forward(pending), strict=True):
             cache.put(ex.namespace, key, row)
+        cache.flush()  # one segment file (one fsync) per network batch, not one per row
         pending.clear()
         keys.clear()
 

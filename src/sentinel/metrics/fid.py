@@ -9,6 +9,8 @@ once; FID and KID are then computed from the same 2048-d pool features:
   1.9 vs 10 between batch sizes). tr((S1 S2)^½) is the nuclear norm of B1 B2ᵀ for root factors
   Bᵢᵀ Bᵢ = Sᵢ: the centred features themselves when n <= d, eigh of the covariance otherwise.
   No `scipy.linalg.sqrtm` (minutes on 2048 x 2048, pytorch-fid#83).
+  Working copies are float64 row chunks (CHUNK_ENTRIES), never the whole set: score-stage memory
+  grows only by the stored float32 features (tests/test_score_memory.py).
 * KID: unbiased MMD² with the cubic polynomial kernel k(x, y) = (x·y/d + 1)³, averaged over
   `subsets` random subsets of `subset_size` drawn with `numpy.random.default_rng(seed)`.
 
@@ -29,6 +31,7 @@ from sentinel.images import QUANTISATION, load_uint8_chw
 from sentinel.metrics.weights import require_weights, weights_sha256
 
 FEATURE_LAYER = "2048"
+CHUNK_ENTRIES = 1 << 19  # float64 entries per working chunk (4 MiB): score-stage memory grows only by the features
 RESIZE = "torch-fidelity bilinear resize to 299 (torchmetrics NoTrainInceptionV3, antialias=False)"
 
 
@@ -102,12 +105,67 @@ def _psd_root_factor(sigma: np.ndarray) -> np.ndarray:
 
 def _feature_root_factor(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(mean, B) with Bᵀ B = covariance. For n <= d the centred features / √(n-1) are such a B,
-    exactly and without a d x d eigendecomposition; otherwise B comes from eigh of the covariance."""
-    f = _as_features(features)
-    mu = f.mean(axis=0)
-    if f.shape[0] - 1 <= f.shape[1]:
-        return mu, (f - mu) / np.sqrt(f.shape[0] - 1)
-    return mu, _psd_root_factor(np.cov(f, rowvar=False))
+    exactly and without a d x d eigendecomposition; otherwise B comes from eigh of the covariance
+    (accumulated in row chunks: no float64 copy of all n rows)."""
+    _check_rows(features)
+    n, d = features.shape
+    if n - 1 <= d:
+        f = np.array(features, dtype=np.float64)  # at most (d + 1) x d: bounded whatever n is
+        mu = f.mean(axis=0)
+        f -= mu
+        f /= np.sqrt(n - 1)
+        return mu, f
+    mu = chunked_mean(features)
+    return mu, _psd_root_factor(chunked_scatter(features, mu) / (n - 1))
+
+
+def _check_rows(features: np.ndarray) -> None:
+    if features.ndim != 2 or features.shape[0] < 2:
+        raise ValueError(f"need at least 2 feature rows to estimate a covariance, got shape {features.shape}")
+
+
+def row_chunks(n: int, width: int, budget: int = CHUNK_ENTRIES):
+    """Slices of at most `budget` / `width` rows: float64 working copies stay a few MiB whatever n is."""
+    step = max(1, budget // max(width, 1))
+    return (slice(s, min(s + step, n)) for s in range(0, n, step))
+
+
+def chunked_mean(features: np.ndarray) -> np.ndarray:
+    total = np.zeros(features.shape[1], np.float64)
+    for sl in row_chunks(*features.shape):
+        total += np.asarray(features[sl], np.float64).sum(axis=0)
+    return total / features.shape[0]
+
+
+def chunked_scatter(features: np.ndarray, mu: np.ndarray) -> np.ndarray:
+    """Σ (f - mu)(f - mu)ᵀ in float64, a row chunk at a time (d x d; never an n x d float64 copy)."""
+    out = np.zeros((features.shape[1],) * 2, np.float64)
+    for sl in row_chunks(*features.shape):
+        c = np.asarray(features[sl], np.float64) - mu
+        out += c.T @ c
+    return out
+
+
+def _centred_sq_norm(features: np.ndarray, mu: np.ndarray) -> float:
+    return float(sum(np.sum((np.asarray(features[sl], np.float64) - mu) ** 2)
+                     for sl in row_chunks(*features.shape)))
+
+
+def _fid_small_vs_large(small: np.ndarray, large: np.ndarray) -> float:
+    """FID when one set has n <= d + 1 rows (root factor: its centred rows, k x d) and the other more:
+    the nuclear norm of C = B_small B_largeᵀ (k x n) is that of the k x k R of a QR of Cᵀ, built a row
+    chunk of the large set at a time (TSQR, backward stable: no squared condition number), so neither
+    a d x d matrix nor a k x n one is ever held."""
+    mu_s, b_s = _feature_root_factor(small)
+    n, k = large.shape[0], len(b_s)
+    mu_l = chunked_mean(large)
+    r = np.zeros((0, k), np.float64)
+    for sl in row_chunks(n, large.shape[1], budget=max(CHUNK_ENTRIES, k * large.shape[1])):
+        ct = ((np.asarray(large[sl], np.float64) - mu_l) / np.sqrt(n - 1)) @ b_s.T  # rows of Cᵀ
+        r = np.linalg.qr(np.vstack([r, ct]), mode="r")
+    nuclear = np.linalg.svd(r, compute_uv=False).sum()
+    diff = mu_s - mu_l
+    return float(diff @ diff + np.sum(b_s * b_s) + _centred_sq_norm(large, mu_l) / (n - 1) - 2.0 * nuclear)
 
 
 def _frechet_from_factors(mu1: np.ndarray, b1: np.ndarray, mu2: np.ndarray, b2: np.ndarray) -> float:
@@ -132,8 +190,21 @@ def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma
 
 
 def fid_from_features(features1: np.ndarray, features2: np.ndarray) -> float:
-    """FID between two feature sets (rows are images); equals frechet_distance of their feature_stats."""
-    return _frechet_from_factors(*_feature_root_factor(features1), *_feature_root_factor(features2))
+    """FID between two feature sets (rows are images); equals frechet_distance of their feature_stats.
+
+    Working memory does not grow with n beyond the features themselves (float32 as stored): both
+    sets <= d + 1 rows, the exact centred-row factors (at most (d + 1) x d each); one above, the
+    chunked small-vs-large form; both above, chunked covariances and their eigh roots (d x d).
+    """
+    f1, f2 = np.asarray(features1), np.asarray(features2)
+    _check_rows(f1), _check_rows(f2)
+    if f1.shape[1] != f2.shape[1]:
+        raise ValueError(f"feature widths differ: {f1.shape[1]} vs {f2.shape[1]}")
+    d = f1.shape[1]
+    small1, small2 = len(f1) - 1 <= d, len(f2) - 1 <= d
+    if small1 != small2:
+        return _fid_small_vs_large(f1, f2) if small1 else _fid_small_vs_large(f2, f1)
+    return _frechet_from_factors(*_feature_root_factor(f1), *_feature_root_factor(f2))
 
 
 def poly_kernel(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -143,10 +214,43 @@ def poly_kernel(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 def mmd2_unbiased(x: np.ndarray, y: np.ndarray) -> float:
     """Unbiased MMD² between two equally sized samples (diagonals of K_xx, K_yy excluded)."""
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)  # a subset's rows only, never a whole set
     m = x.shape[0]
     k_xx, k_yy, k_xy = poly_kernel(x, x), poly_kernel(y, y), poly_kernel(x, y)
     within = (k_xx.sum() - np.trace(k_xx) + k_yy.sum() - np.trace(k_yy)) / (m * (m - 1))
     return float(within - 2.0 * k_xy.sum() / (m * m))
+
+
+FULL_KERNEL_ROWS = 1001  # up to this many rows a side, KID/CMMD hold the full kernels (exact old sums, <= 24 MiB)
+
+
+KERNEL_BLOCK_ROWS = 512  # rows a side of one kernel block (8 MiB float64 copies at d = 2048; GEMMs stay efficient)
+
+
+def kernel_block_sums(a: np.ndarray, b: np.ndarray, kernel, same: bool = False) -> tuple[float, float]:
+    """(Σ of all entries, trace) of kernel(a, b) in float64, one block of rows of each side at a time,
+    so no n x m kernel (and no float64 copy of a whole set) is held. `same`: b is a; only blocks on
+    and above the diagonal are computed (the kernel is symmetric) and the trace is returned."""
+    rows = max(1, min(KERNEL_BLOCK_ROWS, 3 * CHUNK_ENTRIES // max(a.shape[1], 1)))
+    starts_a, starts_b = range(0, len(a), rows), range(0, len(b), rows)
+    total, trace = 0.0, 0.0
+    for si in starts_a:
+        ai = np.asarray(a[si:si + rows], np.float64)
+        for sj in (s for s in starts_b if not same or s >= si):
+            k = kernel(ai, ai if same and si == sj else np.asarray(b[sj:sj + rows], np.float64))
+            total += float(k.sum()) * (2.0 if same and sj > si else 1.0)
+            if same and si == sj:
+                trace += float(np.trace(k))
+    return total, trace
+
+
+def poly_block_kernel(d: int):
+    def kernel(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        k = x @ y.T
+        k /= d
+        k += 1.0
+        return k * k * k  # (x·y/d + 1)³ without pow(): one temporary
+    return kernel
 
 
 def kid_subset_indices(n1: int, n2: int, *, subset_size: int, subsets: int, seed: int):
@@ -167,7 +271,7 @@ def kid_from_features(
     features1: np.ndarray, features2: np.ndarray, *, subset_size: int, subsets: int, seed: int
 ) -> tuple[float, float]:
     """(mean, population std) of unbiased MMD² over the seeded subsets, in float64."""
-    f1, f2 = np.asarray(features1, np.float64), np.asarray(features2, np.float64)
+    f1, f2 = np.asarray(features1), np.asarray(features2)  # float32 as stored: subsets go to float64
     pairs = kid_subset_indices(len(f1), len(f2), subset_size=subset_size, subsets=subsets, seed=seed)
     mmds = np.array([mmd2_unbiased(f1[i], f2[j]) for i, j in pairs])
     return float(mmds.mean()), float(mmds.std())

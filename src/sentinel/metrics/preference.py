@@ -6,7 +6,8 @@ by default (`score.preference_models: []`). Enabling one means: its weights file
 is registered for it. A missing file or a missing scorer is an error that says which and how to fix it.
 
 A scorer is `factory(weights_path) -> callable(images: list[PIL.Image], prompts: list[str]) -> per-pair
-floats`; plug one in with `register(name, factory)`.
+floats`; plug one in with `register(name, factory, label=...)`, which also makes it a metric
+(registry.plugin_metric, scored by score_set with a CI; metrics/plugins/). HPSv2 and PickScore ship.
 """
 from __future__ import annotations
 
@@ -14,10 +15,21 @@ from pathlib import Path
 from typing import Sequence
 
 from sentinel.metrics import preference_registry
-from sentinel.metrics.preference_registry import PreferenceModel, register  # noqa: F401 - the API
+from sentinel.metrics.preference_registry import PreferenceModel  # noqa: F401 - the API
 
 # The registry is read as preference_registry.REGISTRY at call time (never bound to a name here), so
 # validation, this module and a test that swaps the dict all see the same one.
+
+
+def register(name: str, factory, label: str | None = None, higher_is_better: bool = True) -> None:
+    """Plug a scorer in, in one place: its slot in the preference registry (weights file, source) and
+    its metric (registry.plugin_metric: a leaderboard column `<name>` with a CI, and a report column
+    when measured). It runs when `name` is in score.preference_models."""
+    from sentinel.metrics import registry
+
+    preference_registry.register(name, factory)
+    if name not in registry.REGISTRY:
+        registry.register(registry.plugin_metric(name, label or name, higher_is_better))
 
 
 def resolve(names: Sequence[str], weights_dir: str | Path) -> list[tuple[PreferenceModel, Path]]:

@@ -15,13 +15,17 @@ class PreferenceModel:
     name: str
     weights_file: str  # expected under score.preference_weights_dir
     source: str        # where the official weights come from
-    factory: Callable | None = None
+    factory: Callable | str | None = None  # (weights_path) -> scorer, or its "module:function"
 
 
 REGISTRY: dict[str, PreferenceModel] = {
     "imagereward": PreferenceModel("imagereward", "ImageReward.pt", "hf.co/THUDM/ImageReward (ImageReward-v1.0)"),
-    "hpsv2": PreferenceModel("hpsv2", "HPS_v2.1_compressed.pt", "hf.co/xswu/HPSv2 (HPS v2.1)"),
-    "pickscore": PreferenceModel("pickscore", "PickScore_v1", "hf.co/yuvalkirstain/PickScore_v1"),
+    # Shipped plug-ins (metrics/plugins/): the factory is "module:function", imported only when scoring.
+    "hpsv2": PreferenceModel("hpsv2", "HPS_v2.1_compressed.pt", "hf.co/xswu/HPSv2 (HPS v2.1)",
+                             "sentinel.metrics.plugins.hpsv2:load"),
+    "pickscore": PreferenceModel("pickscore", "PickScore_v1", "hf.co/yuvalkirstain/PickScore_v1 (model) + "
+                                 "hf.co/laion/CLIP-ViT-H-14-laion2B-s32B-b79K (processor), one folder",
+                                 "sentinel.metrics.plugins.pickscore:load"),
 }
 
 

@@ -25,6 +25,12 @@ from typing import Any
 from sentinel.validate import SMOKE_PROFILE, SMOKE_SHA256, file_sha256, smoke_weight_reasons  # noqa: F401
 
 WEIGHT_KEYS = ("inception_weights", "clip_weights")
+OPTIONAL_WEIGHT_KEYS = ("dinov2_weights", "cmmd_clip_weights")  # FD-DINOv2, CMMD's own encoder: "" = off
+
+
+def weight_keys(sc: Any) -> tuple[str, ...]:
+    """The weights keys this run uses: the two always-on networks, plus each optional one that is set."""
+    return WEIGHT_KEYS + tuple(k for k in OPTIONAL_WEIGHT_KEYS if getattr(sc, k, ""))
 
 
 def pins(sc: Any) -> dict[str, str]:
@@ -40,7 +46,7 @@ def weight_reasons(sc: Any, missing_ok: bool = False) -> list[str]:
     """Why the metric weights make this run plumbing, one line per reason naming key, file and hash.
     A missing file is a reason unless `missing_ok` (planning: it can still be fetched)."""
     reasons, pinned = smoke_weight_reasons(sc), pins(sc)
-    for key in WEIGHT_KEYS:
+    for key in weight_keys(sc):
         path = Path(getattr(sc, key))
         if not path.is_file():
             if not missing_ok:
@@ -67,12 +73,14 @@ def _shorter_side(png: Path) -> int:
 
 def reference_reasons(sc: Any, data_dir: str | Path, workload: Any) -> list[str]:
     """Why the reference sets make this run plumbing: a category below the stated minimum n or size."""
-    from sentinel.workloads.references import reference_dir
+    from sentinel.workloads.references import check_photo, photo_files, reference_dir
 
     reasons = []
     for cat in workload.categories:
         folder = reference_dir(data_dir, cat, workload.reference)
-        files = sorted(folder.glob("*.png"))
+        files = photo_files(folder)  # PNG, JPEG and WebP
+        for f in files:  # a broken photo is named here, not as a PIL traceback (workloads/references.py)
+            check_photo(f, cat)
         if len(files) < sc.reference_min_n:
             reasons.append(f"reference set {cat} ({folder}): {len(files)} images, fewer than "
                            f"score.reference_min_n={sc.reference_min_n}")
@@ -85,7 +93,7 @@ def reference_reasons(sc: Any, data_dir: str | Path, workload: Any) -> list[str]
 def assess(sc: Any, data_dir: str | Path, workload: Any) -> dict:
     """The profile block every score output carries: {profile, plumbing, reasons, weights}."""
     reasons = weight_reasons(sc) + reference_reasons(sc, data_dir, workload)
-    weights = {key: file_sha256(getattr(sc, key)) for key in WEIGHT_KEYS if Path(getattr(sc, key)).is_file()}
+    weights = {key: file_sha256(getattr(sc, key)) for key in weight_keys(sc) if Path(getattr(sc, key)).is_file()}
     return {"profile": sc.profile, "plumbing": bool(reasons), "reasons": reasons, "weights_sha256": weights,
             "reference_min_n": sc.reference_min_n, "reference_min_px": sc.reference_min_px}
 
@@ -106,7 +114,7 @@ def describe(sc: Any, data_dir: str | Path | None = None, workload: Any = None) 
     lines = [f"score profile: {sc.profile} (manifest: {sc.weights_manifest or 'none'}; reference sets: "
              f">= {sc.reference_min_n} images, >= {sc.reference_min_px} px per category)"]
     pinned = pins(sc)
-    for key in WEIGHT_KEYS:
+    for key in weight_keys(sc):
         path = Path(getattr(sc, key))
         pin = pinned.get(path.name)
         here = "present" if path.is_file() else (

@@ -23,6 +23,7 @@ from torch import nn
 from sentinel.provenance import atomic_write_bytes, sha256_bytes, sha256_file
 
 INCEPTION_SMOKE_FILE = "inception-smoke.pt"
+DINOV2_SMOKE_FILE = "dinov2-tiny14-smoke.pt"  # metrics/dinov2.py's tiny14: official key format, seeded random
 SMOKE_CLIP_ARCH = "ViT-B-32"
 HOW_TO_GET = (
     "run `python -m sentinel.metrics.weights --out weights/` (smoke suite) or download the official "
@@ -130,20 +131,25 @@ def make_clip_weights(path: str | Path, arch: str = SMOKE_CLIP_ARCH, seed: int =
 
 def write_smoke_weights(out: str | Path, seed: int = 0,
                         clip_arch: str = SMOKE_CLIP_ARCH) -> list[tuple[Path, str, str]]:
-    """Both smoke files under `out`: [(path, sha256, action)], action in written/unchanged/replaced."""
+    """The smoke files under `out` (InceptionV3, CLIP, DINOv2 tiny14): [(path, sha256, action)], action in
+    written/unchanged/replaced."""
     out = Path(out)
     inception = out / INCEPTION_SMOKE_FILE
     clip = out / clip_smoke_file(clip_arch)
+    from sentinel.metrics.dinov2_net import smoke_state_dict as dinov2_state_dict
+
+    dinov2 = out / DINOV2_SMOKE_FILE
     return [
         (inception, *_write_if_changed(inception, _serialise(inception_state_dict(seed)))),
         (clip, *_write_if_changed(clip, _serialise(clip_state_dict(clip_arch, seed)))),
+        (dinov2, *_write_if_changed(dinov2, _serialise(dinov2_state_dict(seed)))),
     ]
 
 
 def main(argv: list[str] | None = None, prog: str = "sentinel weights") -> int:
     parser = argparse.ArgumentParser(
         prog=prog,
-        description="Write seeded random InceptionV3 and CLIP weight files for the smoke suite.",
+        description="Write seeded random InceptionV3, CLIP and DINOv2 (tiny14) weight files for the smoke suite.",
     )
     parser.add_argument("--out", required=True, help="folder for the weight files, e.g. weights/")
     parser.add_argument("--seed", type=int, default=0)

@@ -2,7 +2,9 @@
 
 One loader for every model: `source: tiny-random` builds the pipeline class from seeded random
 components (models/tiny.py, tiny_flux2.py); `source: pretrained` loads `repo_id` at the pinned
-`revision`; `source: api` returns a vendor adapter (sentinel.api) with the same `generate(job)`.
+`revision`; `source: local` loads a `save_pretrained` folder pinned by its content hash
+(models/local.py); `load_kwargs` go to `from_pretrained` for both; `source: api` returns a vendor
+adapter (sentinel.api) with the same `generate(job)`.
 Each job gets its own seeded `torch.Generator`, so an image depends only on (model, job), never on
 batch composition or order. On CPU the pixels also depend on torch's intra-op thread count (float
 reductions are split by thread), so each model pins `cpu_threads`. Across CPU architectures or
@@ -17,14 +19,14 @@ import re
 import torch
 
 from sentinel.config import ModelConfig
-from sentinel.models import tiny
+from sentinel.models import local, tiny
 from sentinel.models.outputs import GenerationFailed
 from sentinel.models.pipeline import ImageModel
 
 __all__ = ["load", "as_tiny", "build_pipeline", "resolve_device", "resolve_dtype", "ImageModel",
            "GenerationFailed", "check_revision"]
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
-SOURCES = ("tiny-random", "pretrained", "api")
+SOURCES = ("tiny-random", "pretrained", "local", "api")
 PINNED = re.compile(r"^[0-9a-f]{40}$")
 
 
@@ -58,7 +60,8 @@ def check_revision(where: str, revision: str | None) -> str:
 def as_tiny(cfg: ModelConfig, resolution_px: int | None = 64) -> ModelConfig:
     """The same config (pipeline class, scheduler, steps, guidance) on tiny random weights, on CPU."""
     return dataclasses.replace(cfg, source="tiny-random", dtype="float32", device="cpu", compile=False,
-                               cpu_offload=False, unet=None, resolution_px=resolution_px, plumbing=True)
+                               cpu_offload=False, unet=None, resolution_px=resolution_px, plumbing=True,
+                               folder=None, load_kwargs={})
 
 
 def _from_pretrained(cfg: ModelConfig, dtype: torch.dtype):
@@ -67,7 +70,7 @@ def _from_pretrained(cfg: ModelConfig, dtype: torch.dtype):
     if not cfg.repo_id:
         raise ValueError(f"model.{cfg.name}: source 'pretrained' needs repo_id and a pinned revision")
     revision = check_revision(f"model.{cfg.name}.revision", cfg.revision)
-    kwargs = {}
+    kwargs = local.resolve_load_kwargs(cfg, dtype)
     if cfg.unet is not None:  # SDXL-Lightning: the distilled UNet replaces the base UNet
         from huggingface_hub import hf_hub_download
         from safetensors.torch import load_file
@@ -79,8 +82,16 @@ def _from_pretrained(cfg: ModelConfig, dtype: torch.dtype):
         kwargs["unet"] = unet.to(dtype)
     pipe = getattr(diffusers, cfg.pipeline).from_pretrained(cfg.repo_id, revision=revision, torch_dtype=dtype,
                                                             **kwargs)
-    sched_cls = getattr(diffusers, cfg.scheduler.cls)
-    pipe.scheduler = sched_cls.from_config(pipe.scheduler.config, **dict(cfg.scheduler.kwargs))
+    return _set_scheduler(pipe, cfg)
+
+
+def _set_scheduler(pipe, cfg: ModelConfig):
+    """The configured scheduler class on the checkpoint's scheduler config; none configured: the checkpoint's."""
+    import diffusers
+
+    if cfg.scheduler is not None:
+        sched_cls = getattr(diffusers, cfg.scheduler.cls)
+        pipe.scheduler = sched_cls.from_config(pipe.scheduler.config, **dict(cfg.scheduler.kwargs))
     return pipe
 
 
@@ -93,6 +104,8 @@ def build_pipeline(cfg: ModelConfig, dtype: torch.dtype = torch.float32):
                                            **dict(cfg.pipeline_kwargs))
     if cfg.source == "pretrained":
         return _from_pretrained(cfg, dtype)
+    if cfg.source == "local":
+        return _set_scheduler(local.load_local(cfg, dtype), cfg)
     raise ValueError(f"model.{cfg.name}.source: {cfg.source!r} is not one of {', '.join(SOURCES)}")
 
 

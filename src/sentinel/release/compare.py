@@ -15,7 +15,12 @@ from sentinel.release.tolerances import Context, tolerance_for
 FAILING = ("mismatch", "absent", "edited after cut", "missing")
 # Keys published before intervals were named level-neutrally (`*_ci95` -> `*_ci`, with `ci_level`
 # beside them): a release keeps its old names and is compared with the re-run's new ones.
-RENAMED = {"kid_ci95": "kid_full_ci"}
+RENAMED = {"kid_ci95": "kid_ci"}
+# Before 2026-12 the full unbiased KID was `kid_full` and a leaderboard's `kid` was the subset mean; today
+# `kid` is the full estimate and the subset mean `kid_subsets_mean`. A published file with a `kid_full`
+# key anywhere is of the old schema: its KID keys are compared with today's keys of the same meaning.
+LEGACY_KID = {"kid": "kid_subsets_mean", "kid_std": "kid_subsets_std", "kid_mean": "kid_subsets_mean",
+              "kid_full": "kid", "kid_full_ci": "kid_ci", "kid_full_ci95": "kid_ci"}
 
 
 def current_name(key: str) -> str:
@@ -47,7 +52,16 @@ def _keyed(items: list) -> dict[str, Any] | None:
     return None
 
 
-def compare_tree(file: str, published: Any, current: Any, ctx: Context, key: str = "") -> Iterator[Check]:
+def _has_key(obj: Any, name: str) -> bool:
+    if isinstance(obj, dict):
+        return name in obj or any(_has_key(v, name) for v in obj.values())
+    return isinstance(obj, list) and any(_has_key(v, name) for v in obj)
+
+
+def compare_tree(file: str, published: Any, current: Any, ctx: Context, key: str = "",
+                 legacy: bool | None = None) -> Iterator[Check]:
+    if legacy is None:  # decided once per published file
+        legacy = _has_key(published, "kid_full")
     address = f"{file}:{key}"
     tol = tolerance_for(address, ctx)
     if tol.kind == "skip":
@@ -56,23 +70,27 @@ def compare_tree(file: str, published: Any, current: Any, ctx: Context, key: str
         if not isinstance(current, dict):
             yield Check(address, "{...}", _short(current), "structure", "mismatch")
             return
+        names = LEGACY_KID if legacy else {}
         for k, v in published.items():
             child = f"{key}.{k}" if key else str(k)
-            if k not in current and current_name(k) in current:
+            if k in names:
+                k = names[k]
+            elif k not in current and current_name(k) in current:
                 k = current_name(k)
             if k not in current:
                 if tolerance_for(f"{file}:{child}", ctx).kind != "skip":
                     yield Check(f"{file}:{child}", _short(v), None, "present", "absent")
                 continue
-            yield from compare_tree(file, v, current[k], ctx, child)
+            yield from compare_tree(file, v, current[k], ctx, child, legacy)
         return
     if isinstance(published, list):
-        yield from _compare_list(file, published, current, ctx, key, tol.kind)
+        yield from _compare_list(file, published, current, ctx, key, tol.kind, legacy)
         return
     yield _compare_leaf(address, published, current, tol)
 
 
-def _compare_list(file: str, published: list, current: Any, ctx: Context, key: str, kind: str) -> Iterator[Check]:
+def _compare_list(file: str, published: list, current: Any, ctx: Context, key: str, kind: str,
+                  legacy: bool = False) -> Iterator[Check]:
     address = f"{file}:{key}"
     if not isinstance(current, list):
         yield Check(address, f"[{len(published)} items]", _short(current), "structure", "mismatch")
@@ -84,10 +102,10 @@ def _compare_list(file: str, published: list, current: Any, ctx: Context, key: s
             return
     pub, cur = _keyed(published), _keyed(current)
     if pub is not None:
-        yield from compare_tree(file, pub, cur if cur is not None else {}, ctx, key)
+        yield from compare_tree(file, pub, cur if cur is not None else {}, ctx, key, legacy)
         return
     for i, (a, b) in enumerate(zip(published, current)):
-        yield from compare_tree(file, a, b, ctx, f"{key}.{i}" if key else str(i))
+        yield from compare_tree(file, a, b, ctx, f"{key}.{i}" if key else str(i), legacy)
 
 
 def _compare_leaf(address: str, published: Any, current: Any, tol) -> Check:

@@ -4,7 +4,9 @@ Refuses unless the git tree is clean and `dvc status` is clean, so the frozen nu
 what the committed code, params and dvc.lock produce; refuses if the numbers were made with other
 library versions than this environment's. Pushes the images to the default DVC remote (so a fresh
 clone can fetch them), writes the release directory atomically, adds a changelog entry and
-regenerates releases/HISTORY.md.
+regenerates releases/HISTORY.md. The release folder also gets the feature statistics of every scored
+set (features/stats.npz; for the smoke profile the features too: release/features.py), hashed in
+manifest.json like every frozen file, so FID can be recomputed without regenerating.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from pathlib import Path
 import yaml
 
 from sentinel.provenance import environment, read_jsonl, sha256_file, staged_dir, write_json
+from sentinel.release import features as feats
 from sentinel.release import fingerprint as fp
 from sentinel.release.history import add_changelog_entry, write_history
 from sentinel.release.layout import (FROM_ROOT, FROZEN, RELEASES_DIR, ReleaseError, check_id, default_remote, dvc, load_json, lock_out)
@@ -115,6 +118,8 @@ def cut(root: Path, release_id: str, note: str | None = None, push: bool = True)
     with staged_dir(target) as tmp:
         for name, src in files.items():
             shutil.copyfile(src, tmp / name)
+        written = feats.freeze(root, params, records, tmp)  # FID recomputable from the release alone
+        manifest["files"] = dict(sorted({**manifest["files"], **{n: sha256_file(tmp / n) for n in written}}.items()))
         write_json(tmp / "fingerprint.json", fingerprint)
         write_json(tmp / "manifest.json", manifest)
     add_changelog_entry(root, target, note)

@@ -10,6 +10,8 @@ releases/<YYYY-Qn>[-<tag>]/
     metrics.json       quality numbers with their convention
     ratings.jsonl      human ratings (or the labelled simulation)
     cost.json  latency.json  leaderboard.json  report.md  report.html
+    features/stats.npz     per model x category and per reference set: Inception mean, covariance root, n
+    features/features.npz  smoke profile: the features themselves (release/features.py)
 """
 from __future__ import annotations
 

@@ -12,6 +12,7 @@ off (MLflow mirrors DVC; with tracking off every output is the same).
 from __future__ import annotations
 
 import copy
+import logging
 import os
 import subprocess
 import sys
@@ -21,6 +22,8 @@ import yaml
 
 from sentinel.provenance import atomic_write_text
 from sentinel.release.layout import ReleaseError, default_remote, dvc
+
+log = logging.getLogger(__name__)
 
 STAGES = {"rescore": ("score", "cost", "report"),
           "regenerate": ("generate", "score", "cost", "latency", "report")}
@@ -64,12 +67,18 @@ def run_stage(root: Path, name: str, params_path: Path, log_dir: Path) -> str | 
 
 
 def run_stages(root: Path, mode: str, params_path: Path, log_dir: Path) -> tuple[list[str], str | None]:
+    """Each stage in turn; its output goes to <log_dir>/<stage>.log, so progress is a line per stage."""
+    from sentinel.progress import Progress
+
     done = []
-    for name in STAGES[mode]:
-        error = run_stage(root, name, params_path, log_dir)
-        if error:
-            return done, error
-        done.append(name)
+    with Progress(len(STAGES[mode]), f"release verify ({mode})", unit="stages", every_n=1) as bar:
+        for name in STAGES[mode]:
+            log.info("release verify: running stage %s (output: %s)", name, log_dir / f"{name}.log")
+            error = run_stage(root, name, params_path, log_dir)
+            if error:
+                return done, error
+            done.append(name)
+            bar.update()
     return done, None
 
 

@@ -14,6 +14,13 @@ The human component (`human_part`) comes from one of two sources, chosen by repo
             version `auto` means Likert only, so composite-v1 numbers never move.
 Raters are asked for the pairwise choice and only optionally for Likert (rubrics/human-v2.md), so
 without the pairwise source a study rated the documented way would have no human component.
+
+Failed jobs (composite-v3, `delivered`): a model's components are taken over every job it was given,
+not over the images it happened to deliver. With delivered fraction d = n_ok / n_jobs, a failed job
+counts as the worst value a delivered image can have: CLIP raw score 0 (the floor of max(100 cos, 0)),
+so CLIP enters as norm(d * CLIP); Likert 1 and a lost pairwise vote, so human enters as d * human;
+FID has no per-image value, so its component is scaled by d (a documented bound, rubrics/composite.md).
+Everything is the model's own numbers: another model's failures never move it.
 """
 from __future__ import annotations
 
@@ -23,7 +30,8 @@ from sentinel.config import NormalisationConfig, ReportConfig
 
 COMPONENTS = ("fid", "clip", "human")
 HUMAN_SOURCES = ("auto", "likert", "pairwise")
-PAIRWISE_VERSIONS = ("composite-v2",)  # versions whose rubric defines the pairwise mapping
+PAIRWISE_VERSIONS = ("composite-v2", "composite-v3")  # versions whose rubric defines the pairwise mapping
+FAILURE_VERSIONS = ("composite-v3",)  # versions in which failed jobs enter the components (`delivered`)
 
 
 def normalise(x: float, best: float, worst: float) -> float:
@@ -80,3 +88,33 @@ def components(fid: float, clip_score: float, likert: float, n: NormalisationCon
 def composite(parts: dict[str, float], cfg: ReportConfig) -> float:
     validate(cfg)
     return sum(cfg.weights[k] * parts[k] for k in COMPONENTS)
+
+
+def delivered_fraction(n_ok: int, n_jobs: int) -> float:
+    """d = n_ok / n_jobs, the share of the model's jobs that delivered a valid image."""
+    if n_jobs <= 0 or not 0 <= n_ok <= n_jobs:
+        raise ValueError(f"delivered fraction needs 0 <= n_ok <= n_jobs and n_jobs > 0, got {n_ok} of {n_jobs}")
+    return n_ok / n_jobs
+
+
+def delivered(fid: float, clip_score: float, human_0_100: float | None, d: float,
+              n: NormalisationConfig) -> dict[str, float | None]:
+    """The 0-100 components over every job (composite-v3), a failed job at the worst delivered value.
+
+    CLIP: the mean over all jobs with a failed job at raw 0 is d * CLIP, normalised as usual; human:
+    Likert 1 (0 on 0-100) or a lost vote per failed job, d * human; FID: d * norm(FID). With d = 1
+    these are exactly the composite-v2 components."""
+    return {"fid": d * normalise(fid, n.fid_best, n.fid_worst),
+            "clip": normalise(d * clip_score, n.clip_best, n.clip_worst),
+            "human": None if human_0_100 is None else d * human_0_100}
+
+
+def delivered_se(se: dict[str, float | None], clip_score: float, d: float,
+                 n: NormalisationConfig) -> dict[str, float | None]:
+    """Component standard errors scaled as the components are: by d, and CLIP's 0 where d * CLIP is
+    clipped at an anchor (the clipped component does not move with small changes of CLIP)."""
+    lo, hi = sorted((n.clip_best, n.clip_worst))
+    clip_free = lo < d * clip_score < hi
+    return {"fid": None if se["fid"] is None else d * se["fid"],
+            "clip": None if se["clip"] is None else (d * se["clip"] if clip_free else 0.0),
+            "human": None if se["human"] is None else d * se["human"]}

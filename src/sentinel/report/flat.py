@@ -16,7 +16,7 @@ from sentinel.metrics.registry import REGISTRY
 # pair becomes `<key>_ci_low` / `<key>_ci_high`; a key a row lacks or holds as null is left out.
 # Every registered metric (metrics/registry.py) adds `<column>` and `<column>_ci` after "rank".
 HEAD = ("composite", "composite_ci", "rank")
-TAIL = ("kid", "human", "human_ci", "ci_level", "n_generated", "n_reference",
+TAIL = ("kid_subsets_mean", "human", "human_ci", "ci_level", "n_generated", "n_reference",
         "cost_usd_per_1000_images", "latency_p50_s", "latency_p95_s", "latency_p99_s", "cold_start_p95_s",
         "cold_start_s", "latency_n_requests", "failure_rate", "human_bt_strength", "human_bt_ci", "human_bt_n_votes")
 

@@ -19,7 +19,10 @@ TEMPLATES = Path(__file__).with_name("templates")
 BODY = ("human", "checks", "judges", "latency", "categories", "attributes", "cost", "sensitivity", "cards", "conventions")
 PLOTS = (("pareto.png", "Quality vs cost per 1,000 images (composite with its CI)"),
          ("latency_cdf.png", "End-to-end latency CDF per model"),
-         ("latency_load.png", "Latency under load (open loop, Poisson arrivals)"))
+         ("latency_timeline.png", "Every request on the replayed trace: latency (cold starts and misses marked), "
+                                  "offered rate and replicas serving"),
+         ("latency_load.png", "Latency under load: capacity probes (open loop, Poisson arrivals), SLO and capacity "
+                              "bracket"))
 
 
 def data_uri(png: bytes) -> str:

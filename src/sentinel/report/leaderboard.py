@@ -18,7 +18,8 @@ LATENCY_EXTRA = ("latency_p90_s", "latency_max_s", "process_start_s", "weight_lo
                  "p99_min_requests", "capacity_display", "capacity_bracket_rps", "n_cold", "n_success",
                  "latency_p50_ci95_s", "latency_p95_ci95_s", "latency_p99_ci95_s", "success_latency_p50_s",
                  "success_latency_p95_s", "success_latency_p99_s", "success_latency_p95_ci95_s",
-                 "latency_p95_warm_only_s", "cold_start_source")
+                 "latency_p95_warm_only_s", "cold_start_source", "compliance", "client_bound",
+                 "schedule_lag_p99_s", "client_lag_bound_s")
 LEGACY_CI_LEVEL = 0.95  # score outputs written before intervals recorded their level were all at 95 %
 ANCHORS = {"fid": ("fid_best", "fid_worst"), "clip": ("clip_best", "clip_worst"), "human": ("human_best", "human_worst")}
 
@@ -33,11 +34,20 @@ def _ci(block: dict, key: str) -> list[float] | None:
     return list(ci) if ci is not None else None
 
 
+LEGACY_NAMES = {"kid": "kid_full", "kid_subsets_mean": "kid_mean", "kid_subsets_std": "kid_std"}  # before 2026-12
+
+
+def _get(block: dict, name: str):
+    """`block[name]`, or its pre-2026-12 name in score files written before KID was renamed."""
+    return block.get(name, block.get(LEGACY_NAMES.get(name, name)))
+
+
 def _metrics(block: dict) -> dict:
     """`<column>` and `<column>_ci` for every registered metric (metrics/registry.py)."""
     out = {}
     for m in REGISTRY.values():
-        out[m.column], out[f"{m.column}_ci"] = block.get(m.name), _ci(block, m.name)
+        name = m.name if m.name in block or m.name not in LEGACY_NAMES else LEGACY_NAMES[m.name]
+        out[m.column], out[f"{m.column}_ci"] = block.get(name), _ci(block, name)
     return out
 
 
@@ -59,30 +69,71 @@ def _human_se(hp: dict, h: dict, n, level: float) -> float | None:
     return uncertainty.component_se(hp["ci"], 100.0, 0.0, level=level)
 
 
+def _delivered(score: dict) -> tuple[int, int]:
+    """(n_ok, n_jobs) of the model's own jobs: the score stage's n_generated and n_failed."""
+    n_failed = score.get("n_failed", 0)
+    if "n_jobs" in score:  # written by the score stage from the generate records
+        return score["n_jobs"] - n_failed, score["n_jobs"]
+    n_ok = (score["overall"] or {}).get("n_generated") or 0  # score files from before n_jobs
+    return n_ok, n_ok + n_failed
+
+
+def _parts(o: dict, hp: dict, se: dict, d: float, rcfg: ReportConfig) -> tuple[dict, dict]:
+    """Components and their SEs: over delivered images (composite-v1/v2), or over every job with a
+    failed job at the worst delivered value (composite-v3, rubrics/composite.md)."""
+    n = rcfg.normalisation
+    if rcfg.version in composite.FAILURE_VERSIONS:
+        return (composite.delivered(o["fid"], o["clip_score"], hp["value"], d, n),
+                composite.delivered_se(se, o["clip_score"], d, n))
+    return {**composite.components(o["fid"], o["clip_score"], n.human_worst, n), "human": hp["value"]}, se
+
+
+def why_not_claimable(v) -> str:
+    """The reason of one `not_claimable` entry (a {n_generated, min_n, why} block, or a sentence)."""
+    return v.get("why", str(v)) if isinstance(v, dict) else str(v)
+
+
+def _not_claimable(score: dict, missing: dict) -> None:
+    """A model whose whole delivered set is too small has no composite; say why."""
+    overall = (score.get("not_claimable") or {}).get("overall")
+    if score["overall"] is None and overall is not None:
+        missing["composite"] = f"not claimable: {why_not_claimable(overall)}"
+
+
 def _quality(score: dict, rcfg: ReportConfig, missing: dict) -> dict:
-    o, h = score["overall"], score["human"]
+    o, h = score["overall"] or {}, score["human"]
     n = rcfg.normalisation
     likert = h.get("likert_mean")
-    hp = composite.human_part(h, rcfg)
-    parts = {**composite.components(o["fid"], o["clip_score"], n.human_worst, n), "human": hp["value"]}
-    if hp["value"] is None:  # e.g. Likert-only scoring of a pairwise-only export: no human component
+    hp = composite.human_part(h, rcfg) if o else {"value": None, "ci": None, "source": None, "why": None}
+    if o and hp["value"] is None:  # e.g. Likert-only scoring of a pairwise-only export: no human component
         missing["human"] = missing["composite"] = hp["why"]
+    _not_claimable(score, missing)
     cis = {"fid": _ci(o, "fid"), "clip": _ci(o, "clip_score"), "human": hp["ci"]}
     level = o.get("ci_level", LEGACY_CI_LEVEL)
     levels = {"fid": level, "clip": level, "human": h.get("ci_level", LEGACY_CI_LEVEL)}
     for comp, ci in cis.items():
-        if ci is None:
+        if ci is None and o:
             missing[f"{comp}_ci"] = "the score stage reported no confidence interval for this metric"
     se = {c: uncertainty.component_se(cis[c], *(getattr(n, a) for a in ANCHORS[c]), level=levels[c])
           for c in ("fid", "clip")}
     se["human"] = _human_se(hp, h, n, levels["human"]) if hp["value"] is not None else None
-    value = composite.composite(parts, rcfg) if hp["value"] is not None else None
+    n_ok, n_jobs = _delivered(score)
+    d = n_ok / n_jobs if n_jobs else 0.0
+    parts, se = _parts(o, hp, se, d, rcfg) if o else ({c: None for c in composite.COMPONENTS}, se)
+    value = composite.composite(parts, rcfg) if parts["human"] is not None else None
     return {"composite": value, "components": parts, "component_se": se, **_metrics(o),
-            "kid": o["kid_mean"], "kid_std": o["kid_std"], "ci_level": level, "human": parts["human"],
-            "human_source": hp["source"] if hp["value"] is not None else None,
-            **_human(h, likert, hp["ci"]), "n_generated": o["n_generated"], "n_reference": o["n_reference"],
-            "categories": {c: {**_metrics(v), "kid": v["kid_mean"], "n_generated": v["n_generated"],
+            "kid_subsets_mean": _get(o, "kid_subsets_mean"), "kid_subsets_std": _get(o, "kid_subsets_std"), "ci_level": level if o else None,
+            "human": parts["human"], "human_source": hp["source"] if hp["value"] is not None else None,
+            **_human(h, likert, hp["ci"]), "n_generated": n_ok, "n_reference": o.get("n_reference"),
+            "delivered_fraction": d, "not_claimable": score.get("not_claimable") or {},
+            "categories": {c: {**_metrics(v), "kid_subsets_mean": _get(v, "kid_subsets_mean"), "n_generated": v["n_generated"],
                                "n_reference": v.get("n_reference")} for c, v in score["categories"].items()}}
+
+
+def failed_only(n_jobs: int) -> dict:
+    """The score block of a model every one of whose jobs failed (the score stage has none)."""
+    return {"overall": None, "human": {}, "categories": {}, "n_failed": n_jobs, "n_jobs": n_jobs,
+            "not_claimable": {"overall": {"n_generated": 0, "min_n": None, "why": f"all {n_jobs} jobs failed"}}}
 
 
 def _cost(cost: dict | None, missing: dict) -> dict:
@@ -119,6 +170,18 @@ def entry(name: str, mcfg: ModelConfig, score: dict, cost: dict | None, lat: dic
            "checks": score.get("checks")}  # production checks on real pixels (sentinel.checks), if scored
     row["not_measured"] = missing
     return row
+
+
+def comparison(rows: list[dict]) -> dict:
+    """The one rule for unequal n (rubrics/composite.md): models that delivered different numbers of
+    images, or were given different numbers of jobs, are ranked, but the comparison says so."""
+    delivered = {r["model"]: r.get("n_generated") or 0 for r in rows}
+    jobs = {r["model"]: r.get("n_jobs") for r in rows}
+    equal = len(set(delivered.values())) <= 1 and len(set(jobs.values())) <= 1
+    note = "" if equal else ("unequal n: models delivered " + ", ".join(
+        f"{m} {delivered[m]} of {jobs[m]}" for m in delivered) + " images; their metrics are on different "
+        "sets (FID is biased upward at small n), and failed jobs count as the worst value (composite-v3)")
+    return {"equal_n": equal, "n_delivered": delivered, "n_jobs": jobs, "note": note}
 
 
 def ci_level(rows: list[dict]) -> float:

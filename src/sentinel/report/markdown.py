@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import re
 
-from sentinel.metrics.registry import REGISTRY
+from sentinel.metrics.registry import shown
 from sentinel.records import is_ok
 from sentinel.report import sections as sec
+from sentinel.report.leaderboard import why_not_claimable
 from sentinel.report.fmt import NM, ci, f, per_1000, pct, table
 
 __all__ = ["NM", "ci", "f", "render", "sections", "title"]
@@ -20,9 +21,9 @@ def title(board: dict) -> str:
     return f"Sentinel report: suite {board['suite']}" + (f", workload {wl}" if wl else "")
 
 
-def _metric_cells(r: dict) -> list[str]:
+def _metric_cells(r: dict, metrics) -> list[str]:
     """One cell per registered metric (metrics/registry.py): value [CI]."""
-    return [f"{f(r.get(m.column))} {ci(r.get(f'{m.column}_ci'))}" for m in REGISTRY.values()]
+    return [f"{f(r.get(m.column))} {ci(r.get(f'{m.column}_ci'))}" for m in metrics]
 
 
 def level(board: dict) -> str:
@@ -60,7 +61,7 @@ def _latency_claim(r: dict) -> str:
 
 def leaderboard_rows(board: dict) -> list[list[str]]:
     return [[f(r["rank"]), r["model"], f"{f(r['composite'], 1)} {ci(r['composite_ci'], 1)}",
-             f"{r['p_holds_rank']:.0%}" if r["p_holds_rank"] is not None else NM, *_metric_cells(r),
+             f"{r['p_holds_rank']:.0%}" if r["p_holds_rank"] is not None else NM, *_metric_cells(r, shown(board["models"])),
              f"{f(r['human'], 1)} {ci(r['human_ci'], 1)} ({r.get('human_source') or NM}"
              f"{', simulated' if r['human_simulated'] else ''})",
              per_1000(r["cost_usd_per_image"]), f(r["latency_p50_s"]), f(r["latency_p95_s"]), f(r["latency_p99_s"]),
@@ -68,7 +69,7 @@ def leaderboard_rows(board: dict) -> list[list[str]]:
 
 
 def leaderboard_header(board: dict) -> list[str]:
-    metric_cols = [f"{m.label} {'↑' if m.higher_is_better else '↓'}" for m in REGISTRY.values()]
+    metric_cols = [f"{m.label} {'↑' if m.higher_is_better else '↓'}" for m in shown(board["models"])]
     return ["#", "model", f"composite 0-100 [{level(board)} CI]", "P(holds rank)", *metric_cols,
             "human 0-100 [CI] (source)", "$ per 1,000 images", "p50 s", "p95 s", "p99 s", "cold start s", "failure rate"]
 
@@ -77,12 +78,26 @@ def _leaderboard(board: dict) -> list[str]:
     lines = ["## Leaderboard", "", headline(board), "", *table(leaderboard_header(board), leaderboard_rows(board)),
              f"Intervals: seeded percentile bootstrap at the {level(board)} level (score.ci_level); "
              "↑ higher is better, ↓ lower is better.", ""]
+    note = (board.get("comparison") or {}).get("note")
+    lines += [f"**Comparison:** {note}.", ""] if note else []
     for r in board["models"]:
         lines.append(f"- **{r['model']}**: n = {r['n_generated']} generated vs {r['n_reference']} reference images; "
-                     + _latency_claim(r)
+                     + _failures(r) + _latency_claim(r)
                      + (f"; CI omits {', '.join(r['ci_missing'])} uncertainty" if r["ci_missing"] else ""))
         lines += [f"    - {k}: not measured ({why})" for k, why in sorted(r["not_measured"].items())]
+        lines += [f"    - {k}: not claimable ({why_not_claimable(v)})"
+                  for k, v in sorted((r.get("not_claimable") or {}).items())]
     return lines + [""]
+
+
+def _failures(r: dict) -> str:
+    """Failed jobs and what they cost (rubrics/composite.md, composite-v3: each counts as the worst value)."""
+    if not r.get("n_failed"):
+        return ""
+    causes = ", ".join(f"{k} {v}" for k, v in sorted((r.get("failures_by_cause") or {}).items()))
+    return (f"{r['n_failed']} of {r['n_jobs']} jobs failed (failure rate {pct(r.get('failure_rate'))}"
+            f"{': ' + causes if causes else ''}), counted in the composite at delivered fraction "
+            f"{f(r.get('delivered_fraction'), 2)}; ")
 
 
 def _categories(board: dict) -> list[str]:

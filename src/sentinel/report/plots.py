@@ -81,28 +81,6 @@ def latency_cdf(samples: dict[str, list[float | None]], colour: dict[str, str]) 
     return _png(fig)
 
 
-def latency_vs_load(loads: dict[str, list[dict]], slo_s: float | None, colour: dict[str, str]) -> bytes:
-    """p50/p99 end-to-end latency against the offered request rate, per model (open-loop runs)."""
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for name, runs in loads.items():
-        pts = sorted((r["offered_rate_rps"], r.get("latency_p50_s"), r.get("latency_p99_s")) for r in runs
-                     if r.get("offered_rate_rps") is not None)
-        if pts:
-            rate = [p[0] for p in pts]
-            ax.plot(rate, [p[1] if p[1] is not None else np.nan for p in pts], "o-", label=f"{name} p50",
-                    color=colour[name])
-            ax.plot(rate, [p[2] if p[2] is not None else np.nan for p in pts], "s--", label=f"{name} p99",
-                    color=colour[name])
-    if slo_s:
-        ax.axhline(slo_s, color="red", linewidth=0.8, label=f"SLO {slo_s} s")
-    ax.set_xlabel("offered load (requests/s)")
-    ax.set_ylabel("end-to-end latency (s)")
-    ax.set_title("Latency under load (a missing point = a miss at that percentile)")
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=7)
-    return _png(fig)
-
-
 def sample_grid(images: list[tuple[str, Path]], columns: int = 4) -> bytes:
     """A grid of generated images with their job ids."""
     rows = max(1, -(-len(images) // columns))

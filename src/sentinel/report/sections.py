@@ -87,8 +87,38 @@ def latency(board: dict) -> list[str]:
              f(r.get("slo_s"))] for r in board["models"] if r.get("latency_n_requests") is not None]
     return (["## Latency detail", "", *table(["model", "p95 s [CI]", "p95 s, successes only", "cold start s",
                                                "cold requests", "process start s", "weight load s",
-                                               "first inference s", "goodput", "capacity meeting SLO", "SLO s"], rows)]
+                                               "first inference s", "goodput", "capacity meeting SLO", "SLO s"], rows),
+             *_latency_checks(board)]
             if rows else [])
+
+
+def _verdicts(c: dict) -> str:
+    """TEST01 and TEST04 (sentinel.latency.compliance) in one line, figures and any reason included."""
+    t1, t4 = c.get("test01") or {}, c.get("test04") or {}
+    one = f"TEST01 (delivered images = generate stage's) **{t1.get('verdict', NM)}**"
+    if t1.get("n_checked"):
+        one += f", {t1['n_checked'] - t1.get('n_mismatched', 0)} of {t1['n_checked']} identical"
+    four = f"TEST04 (no response cache) **{t4.get('verdict', NM)}**"
+    if t4.get("ratio") is not None:
+        lo, hi = t4["ratio_ci95"]
+        four += (f", repeated / fresh median latency {f(t4['ratio'], 3)} [{f(lo, 3) if lo is not None else '-inf'}, "
+                 f"{f(hi, 3)}] over {t4['n']} pairs (fails when the whole CI is below {t4['bound']:g})")
+    why = [x["reason"] for x in (t1, t4) if x.get("verdict") in ("fail", "void") and x.get("reason")]
+    return "; ".join([one, four, *why])
+
+
+def _latency_checks(board: dict) -> list[str]:
+    """Per model: the compliance verdicts, and a client-bound warning when the client's own
+    schedule lag p99 exceeded its stated bound (the latencies may then be the client's)."""
+    lines = []
+    for r in board["models"]:
+        if r.get("compliance"):
+            lines.append(f"- **{r['model']}**: {_verdicts(r['compliance'])}.")
+        if r.get("client_bound"):
+            lines.append(f"- **{r['model']}: client_bound**: schedule lag p99 {f(r.get('schedule_lag_p99_s'), 4)} s > "
+                         f"bound {f(r.get('client_lag_bound_s'), 4)} s; the load generator, not the server, may "
+                         "have set these latencies.")
+    return [*lines, ""] if lines else []
 
 
 def anchors(board: dict) -> list[str]:

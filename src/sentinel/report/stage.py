@@ -1,13 +1,14 @@
 """Stage `report`: leaderboard.json, report.md, a self-contained report.html and plot data.
 
-Outputs are rendered in memory, logged to MLflow from a temporary folder (one parent run, one
-nested run per model), and only then written into place, so a failed run (MLflow down included)
-leaves no report that looks complete.
+Outputs are rendered in memory, written into place atomically, and only then logged to MLflow (one
+parent run, one nested run per model), so every FINISHED MLflow run has its DVC outputs; if logging
+fails (MLflow down included) the outputs are removed again, so a failed run leaves no report that
+looks complete.
 """
 from __future__ import annotations
 
 import json
-import tempfile
+import shutil
 from collections import defaultdict
 from pathlib import Path
 
@@ -15,10 +16,12 @@ from sentinel.report import composite, leaderboard, uncertainty
 from sentinel import config, tracking
 from sentinel.report.data_used import data_used
 from sentinel.report.breakdown import breakdown, human_rows, qualified_attributes
-from sentinel.records import failure_summary, is_ok
+from sentinel.records import canonical, failure_summary, is_ok
 from sentinel.models import cards
 from sentinel.workloads.jobs import load_workload
-from sentinel.report.plots import colours, latency_cdf, latency_vs_load, pareto
+from sentinel.report.plots import colours, latency_cdf, pareto
+from sentinel.report import latency_plots
+from sentinel.per_model import model_paths
 from sentinel.provenance import (PLUMBING_NOTE, atomic_write_bytes, atomic_write_text, report_provenance, read_jsonl, to_json, staged_dir)
 from sentinel.report.flat import flat_metrics, metrics_json
 from sentinel.report.html import render_html
@@ -36,13 +39,14 @@ def build(cfg: dict, score: dict, cost: dict, lat: dict, records: list[dict]) ->
     paths, rcfg = cfg["paths"], cfg["report"]
     composite.validate(rcfg)
     rows = []
+    failed_only = score.get("models_without_images", {})  # every job failed: a row, never a crash
     for name, mcfg in cfg["model"].items():
-        if name not in score["models"]:
+        if name not in score["models"] and name not in failed_only:
             raise ValueError(f"model {name!r} is in params.yaml but not in {paths.score}; run `dvc repro`")
-        rows.append(leaderboard.entry(name, mcfg, score["models"][name], cost["models"].get(name),
-                                      lat["models"].get(name), rcfg))
-    rows = leaderboard.rank(rows, rcfg)
+        block = score["models"].get(name) or leaderboard.failed_only(failed_only[name])
+        rows.append(leaderboard.entry(name, mcfg, block, cost["models"].get(name), lat["models"].get(name), rcfg))
     _add_failures(rows, records)
+    rows = leaderboard.rank(rows, rcfg)
     plumbing = (cfg["suite"].plumbing or any(r["plumbing"] for r in rows)
                 or score["convention"].get("profile", {}).get("plumbing", False))  # metrics/profile.py
     return {"suite": cfg["suite"].name, "plumbing": plumbing, "note": PLUMBING_NOTE if plumbing else "",
@@ -50,8 +54,8 @@ def build(cfg: dict, score: dict, cost: dict, lat: dict, records: list[dict]) ->
             "normalisation": {k: getattr(rcfg.normalisation, k) for k in rcfg.normalisation.__dataclass_fields__},
             "weight_sensitivity": uncertainty.weight_sensitivity([r for r in rows if r["composite"] is not None], rcfg.weights),
             "convention": score["convention"], "price_card": cost["price_card"], "cost_note": cost.get("note", ""),
-            "latency_note": lat.get("note", ""), "models": rows,
-            "model_cards": {n: _card(m) for n, m in cfg["model"].items()}, "provenance": report_provenance()}
+            "latency_note": lat.get("note", ""), "models": rows, "comparison": leaderboard.comparison(rows),
+            "model_cards": {n: _card(m, records) for n, m in cfg["model"].items()}, "provenance": report_provenance()}
 
 
 def attribute_breakdown(cfg: dict, records: list[dict], score: dict) -> dict:
@@ -59,11 +63,11 @@ def attribute_breakdown(cfg: dict, records: list[dict], score: dict) -> dict:
     wl = load_workload(cfg["workload"].jobs, cfg["workload"].categories)
     rows = human_rows(read_jsonl(cfg["paths"].ratings)) if Path(cfg["paths"].ratings).exists() else []
     for model, entry in score["models"].items():
-        ok = [r for r in records if r["model"] == model and is_ok(r)]
-        per_image = entry["overall"].get("clip_score_per_image") or []
+        ok = [r for r in canonical(records) if r["model"] == model and is_ok(r)]  # per-image lists' order
+        per_image = (entry["overall"] or {}).get("clip_score_per_image") or []
         if len(per_image) == len(ok):
             rows += [{"model": model, "job_id": r["job_id"], "clip_score": v} for r, v in zip(ok, per_image)]
-    level = leaderboard.ci_level([e["overall"] for e in score["models"].values()])  # the score's level
+    level = leaderboard.ci_level([e["overall"] for e in score["models"].values() if e["overall"]])  # the score's level
     return breakdown(rows, {"human_mos": True, "clip_score": True}, qualified_attributes(wl), seed=0, level=level,
                      min_n=cfg["report"].attribute_min_n)
 
@@ -85,15 +89,35 @@ def _card_text(name: str) -> str | None:
         return None
 
 
-def _card(m: config.ModelConfig) -> dict:
-    return {"display_name": m.display_name, "pipeline": m.pipeline, "source": m.source, "repo_id": m.repo_id,
-            "revision": m.revision, "scheduler": m.scheduler.cls, "steps": m.steps, "guidance": m.guidance,
+def _card(m: config.ModelConfig, records: list[dict]) -> dict:
+    """A `source: local` model shows its folder and content hash (from its generate records) where a
+    hub model shows repo@revision; no scheduler configured: the checkpoint's own."""
+    revision, where = m.revision, m.repo_id
+    if m.source == "local":
+        where = m.folder
+        revision = next((r["content_sha256"] for r in records if r["model"] == m.name and r.get("content_sha256")),
+                        revision)
+    return {"display_name": m.display_name, "pipeline": m.pipeline, "source": m.source, "repo_id": where,
+            "revision": revision, "scheduler": m.scheduler.cls if m.scheduler else "(the checkpoint's own)",
+            "steps": m.steps, "guidance": m.guidance,
             "dtype": m.dtype, "licence": m.licence, "plumbing": m.plumbing, "text": _card_text(m.name)}
 
 
-def plot_data(board: dict, lat: dict) -> dict[str, object]:
+def read_requests(paths, lat: dict) -> dict[str, list[dict]]:
+    """Each latency model's requests.jsonl (an output of DVC's latency@<model>): the timeline plot's rows."""
+    out = {}
+    for name in lat["models"]:
+        path = model_paths(paths, name).latency / "requests.jsonl"
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: missing; run `dvc repro latency@{name}` (or `dvc pull`)")
+        out[name] = read_jsonl(path)
+    return out
+
+
+def plot_data(board: dict, lat: dict, requests: dict[str, list[dict]] | None = None) -> dict[str, object]:
     """Rows for DVC plots (`dvc plots diff`) and the PNGs embedded in the HTML report; every row and
-    figure uses one colour per model (plots.colours), recorded in the rows as `colour`."""
+    figure uses one colour per model (plots.colours), recorded in the rows as `colour`. With the
+    per-request rows, also the latency timeline (latency, offered rate and replicas over the run)."""
     rows = board["models"]
     colour = defaultdict(lambda: "#7f7f7f", colours([r["model"] for r in rows]))  # grey: a model not on the board
     samples = {name: m.get("per_request_s", []) for name, m in lat["models"].items()}
@@ -106,8 +130,8 @@ def plot_data(board: dict, lat: dict) -> dict[str, object]:
             "latency_cdf.json": cdf,
             "pareto.png": pareto(priced, colour),
             "latency_cdf.png": latency_cdf(samples, colour),
-            "latency_load.png": latency_vs_load({n: m.get("load", []) for n, m in lat["models"].items()},
-                                                next((m.get("slo_s") for m in lat["models"].values()), None), colour)}
+            "latency_load.png": latency_plots.latency_vs_load(lat["models"], colour),
+            **({"latency_timeline.png": latency_plots.timeline(requests, lat["models"], colour)} if requests else {})}
 
 
 def _write_all(out: dict[Path, str | bytes]) -> None:
@@ -124,22 +148,33 @@ def run(params_path: str | Path = "params.yaml") -> dict:
     board["attribute_breakdown"] = attribute_breakdown(cfg, records, score)
     board["data"] = data_used(cfg)  # workload, jobs file and reference folders with their sha256
     board["judge_agreement"] = score.get("judge_agreement")  # which automatic judge agrees with people
-    plots = plot_data(board, lat)
+    plots = plot_data(board, lat, read_requests(paths, lat))
     markdown = render(board, records=records)
     html = render_html(board, records, Path(paths.images), plots)
     flat = flat_metrics(board)
     files = {Path(paths.leaderboard): to_json(board), Path(paths.report): markdown, Path(paths.report_html): html}
     if paths.metrics is not None:
         files[Path(paths.metrics)] = metrics_json(flat)
-    if track.enabled:
-        with tempfile.TemporaryDirectory() as tmp:
-            staged = [Path(tmp) / p.name for p in files]
-            _write_all(dict(zip(staged, files.values())))
-            tracking.log_run(track.experiment, config.read_params(params_path), {}, [*staged, Path(params_path)],
-                             tracking.run_tags(cfg, board), children=flat)
     with staged_dir(paths.plots) as tmp:
         for name, data in plots.items():
             target = tmp / name
             target.write_bytes(data) if isinstance(data, bytes) else target.write_text(to_json(data))
     _write_all(files)
+    if track.enabled:  # only once the DVC outputs exist: a FINISHED run always has its files
+        _log_or_withdraw(cfg, board, flat, params_path, [*files, Path(paths.plots)])
     return board
+
+
+def _log_or_withdraw(cfg: dict, board: dict, flat: dict, params_path, outputs: list[Path]) -> None:
+    """Log the written outputs to MLflow; if logging fails, remove them again, so a failed stage
+    (MLflow down included) leaves no report that looks complete. A SIGKILL here leaves the files
+    without a dvc.lock entry (DVC re-runs the stage) and a RUNNING run the next log marks FAILED."""
+    track = cfg["tracking"]
+    try:
+        tracking.log_run(track.experiment, config.read_params(params_path), {},
+                         [p for p in outputs if p.is_file()] + [Path(params_path)], tracking.run_tags(cfg, board),
+                         children=flat)
+    except BaseException:
+        for p in outputs:
+            shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+        raise

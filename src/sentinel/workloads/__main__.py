@@ -4,6 +4,7 @@
     sentinel workload generate --profile smoke       # -> workloads/smoke.csv (12 jobs, 64 px)
     sentinel workload check                          # committed files == a fresh generation?
     sentinel workload card                           # refresh the tables in workloads/DATACARD.md
+    sentinel workload init my-data --name interiors  # your own folder of prompts + photos (workloads/init.py)
 
 It lives here, beside generator.py and card.py, because it drives both (card.py imports the generator).
 """
@@ -30,6 +31,9 @@ def parser(prog: str) -> argparse.ArgumentParser:
     sub.add_parser("check", help="exit 1 if a committed workload differs from a fresh generation")
     c = sub.add_parser("card", help="refresh the generated tables of workloads/DATACARD.md")
     c.add_argument("--card", type=Path, default=gen.ROOT / "workloads" / "DATACARD.md")
+    from sentinel.workloads import init
+
+    init.add_parser(sub)
     return p
 
 
@@ -40,6 +44,13 @@ def main(argv: list[str] | None = None, prog: str = "sentinel workload") -> int:
         meta = gen.write(args.profile, out, args.seed)
         log.info("wrote %s: %d jobs, seed %d, v%s, sha256 %s", out, meta["n_jobs"], meta["seed"], meta["version"],
                  meta["csv_sha256"][:12])
+        return 0
+    if args.cmd == "init":
+        from sentinel.workloads import init
+
+        out = init.run(args)
+        print("\n".join(f"wrote {p}" for p in out.values()))
+        print(f"next: sentinel plan workload={out['conf'].stem}   (then: dvc exp run -S workload={out['conf'].stem})")
         return 0
     if args.cmd == "card":
         log.info("refreshed %s", card.refresh_card(args.card))

@@ -4,7 +4,9 @@ Columns: id, category, prompt, negative_prompt, seed, width, height, steps, guid
 `arrival_s` (seconds from the trace's start, non-decreasing down the file: the latency stage can
 replay it with `latency.schedules.trace`) and `attributes` (`key=value;key=value`: the subject
 attributes used by the per-attribute breakdown, e.g. `age_band=25-34;monk_skin_tone=7`).
-A malformed row fails with `<file>:<line>: <column>: <what is wrong>`.
+Columns are matched by name, in any order; unknown columns are ignored; a UTF-8 BOM and CRLF line
+ends (spreadsheet exports) are read as plain UTF-8. A malformed row fails with
+`<file>:<line>: <column>: <what is wrong>`.
 
     jobs = load_jobs("workloads/smoke.csv", categories)        # list[Job], as every stage uses
     wl = load_workload("workloads/2026-q4.csv", categories)    # + wl.attributes, wl.arrival_s by job id
@@ -15,6 +17,7 @@ the generate records): join them by job id.
 from __future__ import annotations
 
 import csv
+import logging
 import math
 import re
 from dataclasses import asdict, dataclass
@@ -80,6 +83,10 @@ def _parse_row(row: dict, where: str, categories: tuple[str, ...]) -> Job:
         raise WorkloadError(f"{where}: category: {category!r} is not one of {', '.join(categories)}")
     if not prompt:
         raise WorkloadError(f"{where}: prompt: empty")
+    for col in ("prompt", "negative_prompt"):
+        bad = sorted({f"U+{ord(ch):04X}" for ch in row.get(col) or "" if ord(ch) < 32 and ch not in "\t\n"})
+        if bad:
+            raise WorkloadError(f"{where}: {col}: control character(s) {', '.join(bad)} (a NUL byte or similar)")
     width, height = (_num(row, c, int, MIN_SIDE_PX, MAX_SIDE_PX, where) for c in ("width", "height"))
     if width % 8 or height % 8:
         raise WorkloadError(f"{where}: width/height: must be multiples of 8, got {width}x{height}")
@@ -107,11 +114,31 @@ def format_attributes(attributes: dict[str, str]) -> str:
 
 
 def _check_header(path: Path, header: tuple[str, ...]) -> tuple[str, ...]:
-    extras = header[len(COLUMNS):]
-    if header[:len(COLUMNS)] != COLUMNS or extras != tuple(c for c in EXTRA_COLUMNS if c in extras):
-        raise WorkloadError(f"{path}:1: header must be {','.join(COLUMNS)} optionally followed by "
-                            f"{','.join(EXTRA_COLUMNS)} (either, in that order); got {','.join(header) or '(empty)'}")
-    return extras
+    """The optional columns present. Columns are found by name, in any order (a spreadsheet export
+    reorders them); a required column missing or named twice is refused, naming it; columns this
+    reader does not know (a spreadsheet's notes) are ignored with a log line naming them."""
+    header = tuple(h.strip() for h in header)
+    missing = [c for c in COLUMNS if c not in header]
+    twice = sorted({h for h in header if header.count(h) > 1})
+    if missing or twice:
+        what = "; ".join([*([f"missing column(s) {', '.join(missing)}"] if missing else []),
+                          *([f"column(s) {', '.join(twice)} appear twice"] if twice else [])])
+        raise WorkloadError(f"{path}:1: {what} (required: {','.join(COLUMNS)}; optional: "
+                            f"{','.join(EXTRA_COLUMNS)}); got {','.join(header) or '(empty)'}")
+    ignored = [h for h in header if h not in COLUMNS + EXTRA_COLUMNS]
+    if ignored:
+        logging.getLogger(__name__).info("%s: ignoring column(s) %s (not workload columns)", path, ", ".join(ignored))
+    return tuple(c for c in EXTRA_COLUMNS if c in header)
+
+
+def _check_utf8(path: Path) -> None:
+    """Name the line of the first byte that is not UTF-8 (the csv reader would name none)."""
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[:e.start].count(b"\n") + 1
+        raise WorkloadError(f"{path}:{line}: not UTF-8 text (byte 0x{data[e.start]:02x} at offset {e.start})") from None
 
 
 def load_workload(path: str | Path, categories: tuple[str, ...] = ()) -> Workload:
@@ -119,10 +146,12 @@ def load_workload(path: str | Path, categories: tuple[str, ...] = ()) -> Workloa
     path = Path(path)
     if not path.exists():
         raise WorkloadError(f"{path}: workload file not found")
-    with open(path, newline="", encoding="utf-8") as f:
+    _check_utf8(path)
+    with open(path, newline="", encoding="utf-8-sig") as f:  # -sig: a spreadsheet's UTF-8 BOM is not part of `id`
         reader = csv.DictReader(f, strict=True)
         extras = _check_header(path, tuple(reader.fieldnames or ()))
-        n_cols = len(COLUMNS) + len(extras)
+        reader.fieldnames = [h.strip() for h in reader.fieldnames]
+        n_cols = len(reader.fieldnames)
         jobs, seen, attrs, arrivals = [], {}, {}, {}
         try:
             for row in reader:
