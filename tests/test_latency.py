@@ -219,3 +219,25 @@ def test_binom_cdf_matches_scipy():
     scipy_stats = pytest.importorskip("scipy.stats")
     for k, n, p in [(0, 90, 0.05), (1, 130, 0.05), (3, 1000, 0.01), (50, 2000, 0.02)]:
         assert stats.binom_cdf(k, n, p) == pytest.approx(scipy_stats.binom.cdf(k, n, p), rel=1e-9)
+
+
+def test_trace_replay_of_a_workload_without_arrival_times_is_refused_before_ray(tmp_path):
+    """A workload of one's own (sentinel workload init) has no arrival_s: refused naming the key and file,
+    in well under the seconds Ray takes to start, and no output is written."""
+    import csv
+
+    with open(ROOT / "workloads/smoke.csv", newline="") as f:
+        rows = [r[:9] for r in csv.reader(f)]  # the required columns only
+    jobs = tmp_path / "no-arrivals.csv"
+    with open(jobs, "w", newline="") as f:
+        csv.writer(f).writerows(rows)
+    (tmp_path / "records.jsonl").write_text("")
+    params = compose_params(tmp_path, [f"model=[{MODEL}]", f"workload.jobs={jobs}", "latency.arrival=trace",
+                                       f"paths.latency={tmp_path / 'latency.json'}", f"paths.records={tmp_path / 'records.jsonl'}",
+                                       f"paths.latency_cdf={tmp_path / 'cdf.csv'}", f"paths.latency_load={tmp_path / 'load.csv'}"])
+    from sentinel.latency import run
+
+    started = time.monotonic()
+    with pytest.raises(config.ConfigError, match=r"latency.arrival: trace .*/no-arrivals.csv has none"):
+        run(params)
+    assert time.monotonic() - started < 5 and not (tmp_path / "latency.json").exists()

@@ -82,6 +82,10 @@ def run(params_path: str | Path = "params.yaml", model: str | None = None) -> di
         Path(stale).unlink(missing_ok=True)
     validate(latency)
     wl = load_workload(workload.jobs, workload.categories)
+    if latency.arrival == "trace" and wl.arrival_s is None:  # before Ray starts, not after Serve deploys
+        raise config.ConfigError(f"latency.arrival: trace replays the workload's arrival_s column, and "
+                                 f"{workload.jobs} has none; set -S latency.arrival=poisson (or gamma), "
+                                 "or add arrival_s to the workload")
     records = read_jsonl(records_path)
     expected = {n: None if cfg["model"][n].source == "api" else _expected(records, n) for n in names}
     results, rows = {}, {}
