@@ -1,6 +1,8 @@
 # Two commands for a fresh machine:
 #   make bench   set up .venv from pyproject.toml, fetch the pinned reference photos, reproduce the default suite
 #   make test    same set-up, then the whole test suite: the unit lane first (seconds), then the rest
+#                on 2 pytest-xdist workers, one test file per worker (module fixtures are built once);
+#                much of the suite waits on servers, Ray and browsers, so 2 workers keep both cores busy
 # Lanes: make test-fast (tests/unit: pure, no torch, < 60 s), make test-slow (DVC/MLflow/servers/Ray),
 # make test-gpu (CUDA; skipped without a visible device).
 SHELL := /bin/bash
@@ -20,7 +22,7 @@ bench: setup data weights
 
 test: setup data weights
 	python -m pytest -q -p no:cacheprovider tests/unit
-	python -m pytest -q -p no:cacheprovider --ignore=tests/unit
+	python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile --durations=30 --ignore=tests/unit
 
 test-fast: setup
 	python -m pytest -q -p no:cacheprovider tests/unit
