@@ -54,14 +54,18 @@ def test_plan_refuses_a_bad_override(root):
 
 def test_a_category_can_point_at_its_own_reference_folder(tmp_path):
     params = compose(["+workload.reference.corporate_headshot=" + str(tmp_path / "mine")])
-    (tmp_path / "mine").mkdir()  # config.load refuses a reference folder that does not exist
+    (tmp_path / "mine").mkdir()  # config.load refuses a reference folder that is missing or empty
+    with pytest.raises(config.ConfigError, match=r"workload.reference.corporate_headshot: folder .*mine' holds no "
+                                          r"reference photos"):
+        _load(tmp_path, params)
+    mine = {"corporate_headshot": str(tmp_path / "mine")}
+    with pytest.raises(ReferenceSetError, match=r"mine: no reference photos for corporate_headshot "
+                                                r"\(from workload.reference.corporate_headshot\)"):
+        reference_images("data", "corporate_headshot", mine)
+    (tmp_path / "mine" / "a.png").write_bytes(b"")
     ref = _load(tmp_path, params)["workload"].reference
     assert reference_dir("data", "corporate_headshot", ref) == tmp_path / "mine"
     assert str(reference_dir("data", "ecommerce_product", ref)) == "data/reference/ecommerce_product"
-    with pytest.raises(ReferenceSetError, match=r"mine: no reference photos for corporate_headshot "
-                                                r"\(from workload.reference.corporate_headshot\)"):
-        reference_images("data", "corporate_headshot", ref)
-    (tmp_path / "mine" / "a.png").write_bytes(b"")
     assert reference_images("data", "corporate_headshot", ref) == [tmp_path / "mine" / "a.png"]
     with pytest.raises(ReferenceSetError, match=r"workload.reference.weddings: not a workload category"):
         check_reference({"weddings": "x"}, ("corporate_headshot",))
