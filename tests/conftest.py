@@ -76,3 +76,17 @@ def mlflow_uri(tmp_path_factory):
     yield uri
     proc.terminate()
     proc.wait(timeout=30)
+
+
+@pytest.fixture
+def scratch_registries():
+    """What a test registers (preference scorers, plug-in metrics) is gone afterwards. The registry
+    dicts are restored in place, never swapped: modules hold them by name from import time (a swapped
+    dict is invisible to a module imported earlier, which made a plug-in test pass alone and fail in the suite)."""
+    from sentinel.metrics import preference_registry, registry
+
+    saved = [(d, dict(d)) for d in (preference_registry.REGISTRY, registry.REGISTRY)]
+    yield
+    for live, before in saved:
+        live.clear()
+        live.update(before)

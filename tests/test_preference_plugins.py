@@ -20,7 +20,7 @@ import yaml
 from PIL import Image
 
 from sentinel import config, score
-from sentinel.metrics import preference, preference_registry, registry
+from sentinel.metrics import preference
 from sentinel.metrics.plugins import hpsv2, pickscore, tiny
 from sentinel.provenance import sha256_file, to_json, write_jsonl
 
@@ -88,9 +88,7 @@ def _brightness(path):
 
 
 @pytest.fixture
-def plugins(monkeypatch):
-    monkeypatch.setattr(preference_registry, "REGISTRY", dict(preference_registry.REGISTRY))
-    monkeypatch.setattr(registry, "REGISTRY", dict(registry.REGISTRY))
+def plugins(scratch_registries):
     preference.register("toy_brightness", _brightness, label="Toy brightness")  # the one registration
 
 

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from sentinel import score
-from sentinel.metrics import preference, preference_registry, registry
+from sentinel.metrics import preference
 from sentinel.provenance import sha256_file, write_jsonl
 
 pytest_plugins = ["metrics_fixtures"]
@@ -118,9 +118,7 @@ def test_enabled_preference_model_without_weights_stops_the_stage(project, tmp_p
         score.run(tmp_path / "params.yaml")
 
 
-def test_a_registered_preference_scorer_is_scored_with_a_ci(project, tmp_path, monkeypatch):
-    monkeypatch.setattr(preference_registry, "REGISTRY", dict(preference_registry.REGISTRY))  # the plug-in stays in this test
-    monkeypatch.setattr(registry, "REGISTRY", dict(registry.REGISTRY))  # its metric too (registry.plugin_metric)
+def test_a_registered_preference_scorer_is_scored_with_a_ci(project, tmp_path, scratch_registries):
     preference.register("brightness", lambda path: lambda imgs, prompts: [float(np.asarray(i.convert("L")).mean())
                                                                          for i in imgs])
     (tmp_path / "brightness").write_bytes(b"weights")
