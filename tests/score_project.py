@@ -55,9 +55,14 @@ def make_project(root: Path, smoke_params: dict, image_sets: dict, inception_wei
                         "prompt": job["prompt"], "job_id": job["id"], "seed": int(job["seed"]), "plumbing": True,
                         "status": "ok", "sha256": sha256_file(dest)})
     write_jsonl(root / "records.jsonl", records)
-    for c, cat in enumerate(CATEGORIES):
-        (root / "data" / "reference" / cat).mkdir(parents=True)
-        for j, src in enumerate(image_sets["faces_a"][5 * c:5 * c + 5]):
-            shutil.copy(src, root / "data" / "reference" / cat / f"{j}.png")
+    write_reference_sets(root, image_sets, CATEGORIES, per_category=5)
     (root / "params.yaml").write_text(yaml.safe_dump(params))
     return root
+
+
+def write_reference_sets(root, image_sets, categories, per_category: int) -> None:
+    """data/reference/<category>/<j>.png: consecutive slices of the faces_a photos, one per category."""
+    for c, cat in enumerate(categories):
+        (root / "data" / "reference" / cat).mkdir(parents=True)
+        for j, src in enumerate(image_sets["faces_a"][per_category * c:per_category * (c + 1)]):
+            shutil.copy(src, root / "data" / "reference" / cat / f"{j}.png")

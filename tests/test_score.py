@@ -13,6 +13,8 @@ from sentinel import score
 from sentinel.metrics import preference
 from sentinel.provenance import sha256_file, write_jsonl
 
+from score_project import write_reference_sets
+
 pytest_plugins = ["metrics_fixtures"]
 CATEGORIES = ("corporate_headshot", "ecommerce_product", "creative_portrait")
 METRICS_WITH_CI = ("fid", "kid", "clip_score", "cmmd")
@@ -44,10 +46,7 @@ def project(tmp_path_factory, smoke_params, image_sets, inception_weights, clip_
             rec["status"] = "ok"  # the others carry no status at all, as records from before statuses
         records.append(rec)
     write_jsonl(root / "records.jsonl", records)
-    for c, cat in enumerate(CATEGORIES):
-        (root / "data" / "reference" / cat).mkdir(parents=True)
-        for j, src in enumerate(image_sets["faces_a"][3 * c:3 * c + 3]):
-            shutil.copy(src, root / "data" / "reference" / cat / f"{j}.png")
+    write_reference_sets(root, image_sets, CATEGORIES, per_category=3)
     (root / "params.yaml").write_text(yaml.safe_dump(params))
     return root
 
