@@ -35,7 +35,17 @@ COMMANDS: dict[str, tuple[str, str]] = {
 # DVC stage -> the module whose run(params_path[, model]) is the stage
 STAGES: dict[str, str] = {"recipe": "sentinel.recipe", "generate": "sentinel.generate", "score": "sentinel.score",
                           "latency": "sentinel.latency", "gather": "sentinel.gather", "cost": "sentinel.cost.stage",
-                          "report": "sentinel.report.stage"}
+                          "report": "sentinel.report.stage",
+                          # Media families (conf/suite/smoke-media.yaml): per model, then one report each.
+                          "video-reference": "sentinel.video.reference_stage",
+                          "video-generate": "sentinel.video.generate_stage",
+                          "video-score": "sentinel.video.score_stage",
+                          "video-latency": "sentinel.video.latency_stage",
+                          "video-report": "sentinel.video.report_stage",
+                          "tryon-generate": "sentinel.tryon.generate_stage",
+                          "tryon-score": "sentinel.tryon.score_stage",
+                          "tryon-latency": "sentinel.tryon.latency_stage",
+                          "tryon-report": "sentinel.tryon.report_stage"}
 
 
 def _run_stage(name: str, model: str | None, params_path: str) -> None:

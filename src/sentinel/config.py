@@ -271,6 +271,11 @@ SECTIONS: dict[str, type] = {
     "generate": GenerateConfig,
 }  # plus "model": a mapping of model name -> ModelConfig
 
+# Media families beside the still-image benchmark, each one top-level section validated by its own
+# package (sentinel.video.config, sentinel.tryon.config): its models, workload, metrics, price card
+# and paths. Empty `models` (the default suite) means the family's DVC stages do not exist.
+MEDIA_SECTIONS = ("video", "tryon")
+
 
 def _coerce(tp: Any, value: Any, key: str) -> Any:
     origin = typing.get_origin(tp)
@@ -348,9 +353,10 @@ def read_params(path: str | Path = "params.yaml") -> dict:
         raise ConfigError(f"{path}: not UTF-8 text (byte offset {e.start})") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of sections")
-    unknown = sorted(set(data) - set(SECTIONS) - {"model"})
+    unknown = sorted(set(data) - set(SECTIONS) - {"model"} - set(MEDIA_SECTIONS))
     if unknown:
-        raise ConfigError(f"{path}: {unknown[0]}: unknown section (valid: {', '.join(sorted([*SECTIONS, 'model']))})")
+        valid = sorted([*SECTIONS, "model", *MEDIA_SECTIONS])
+        raise ConfigError(f"{path}: {unknown[0]}: unknown section (valid: {', '.join(valid)})")
     return data
 
 
