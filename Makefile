@@ -15,7 +15,8 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export DVC_NO_ANALYTICS := 1
-WEIGHTS := weights/inception-smoke.pt weights/clip-ViT-B-32-smoke.pt weights/dinov2-tiny14-smoke.pt
+WEIGHTS := weights/inception-smoke.pt weights/clip-ViT-B-32-smoke.pt weights/dinov2-tiny14-smoke.pt \
+  weights/video-tiny-smoke.pt weights/lpips-alex-backbone-smoke.pt weights/lpips-alex-lin-smoke.pt
 
 .PHONY: bench test test-fast test-slow test-gpu setup data weights clean
 bench: setup data weights

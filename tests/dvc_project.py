@@ -42,7 +42,7 @@ def copy_project(root: Path, dest: Path, env: dict) -> Path:
     run(["git", "add", "-A"], dest, env)
     run(["git", "commit", "-qm", "snapshot"], dest, env)
     run(["dvc", "pull", "-q", "data.dvc"], dest, env)
-    run([sys.executable, "-m", "sentinel.metrics.weights", "--out", "weights/"], dest, env)
+    run([sys.executable, "-m", "sentinel.smoke_weights", "--out", "weights/"], dest, env)
     return dest
 
 

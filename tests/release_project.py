@@ -22,7 +22,7 @@ def copy_clean_project(root: Path, dest: Path, env: dict) -> Path:
             shutil.copy2(root / rel, dest / rel)
     for cmd in (["git", "init", "-q"], ["git", "add", "-A"], ["git", "commit", "-qm", "snapshot"],
                 ["dvc", "pull", "-q", "data.dvc"],
-                [sys.executable, "-m", "sentinel.metrics.weights", "--out", "weights/"]):
+                [sys.executable, "-m", "sentinel.smoke_weights", "--out", "weights/"]):
         run(cmd, dest, env)
     return dest
 

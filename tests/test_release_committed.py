@@ -43,7 +43,7 @@ def clone(tmp_path_factory):
     run(["git", "clone", "-q", str(ROOT), str(path)], ROOT, env)
     env["PYTHONPATH"] = str(path / "src")
     run(["dvc", "pull", "-q", "data.dvc"], path, env)
-    run([sys.executable, "-m", "sentinel.metrics.weights", "--out", "weights/"], path, env)
+    run([sys.executable, "-m", "sentinel.smoke_weights", "--out", "weights/"], path, env)
     return path, env, COMMITTED[-1]
 
 

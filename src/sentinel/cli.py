@@ -26,11 +26,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "plan": ("sentinel.cli:plan_main", "validate a suite, then show what it would generate and cost (runs nothing)"),
     "data": ("sentinel.workloads.photos:main", "prepare or check the pinned reference photos (data/reference/)"),
     "workload": ("sentinel.workloads.__main__:main", "generate or check the workload CSVs; refresh their data card"),
-    "weights": ("sentinel.metrics.weights:main", "write the seeded smoke-suite weights for InceptionV3 and CLIP"),
+    "weights": ("sentinel.smoke_weights:main", "write the seeded smoke-suite weights (Inception, CLIP, DINOv2; video encoder; LPIPS)"),
     "fetch": ("sentinel.metrics.fetch:main", "fetch or verify weights files pinned by sha256 in a manifest"),
     "rate": ("sentinel.human.app.__main__:main", "the blind rating app: serve, issue rater links, export ratings"),
     "release": ("sentinel.release.__main__:main", "cut, verify or list the quarterly releases"),
     "stage": ("sentinel.cli:stage_main", "run one dvc.yaml stage (of one model, for per-model stages) as dvc repro does"),
+    "video-workload": ("sentinel.video.workload_gen:main", "generate or check the video workload CSV (workloads/VIDEO-DATACARD.md)"),
+    "tryon-data": ("sentinel.tryon.smoke_set:main", "prepare or check the try-on smoke set (workloads/TRYON-DATACARD.md)"),
 }
 # DVC stage -> the module whose run(params_path[, model]) is the stage
 STAGES: dict[str, str] = {"recipe": "sentinel.recipe", "generate": "sentinel.generate", "score": "sentinel.score",

@@ -54,6 +54,13 @@ SMOKE_SHA256 = {
         "the seeded smoke CLIP ViT-B-32 (clip-ViT-B-32-smoke.pt, seed 0)",
     "ccddc40ae3d173f9f7b21662671503e5f99fe09d864cb17104fd4b497c423a91":
         "the seeded smoke DINOv2 tiny14 (dinov2-tiny14-smoke.pt, seed 0; plumbing)",
+    # The media families' smoke files (sentinel.smoke_weights writes them with the ones above).
+    "fef6787a20d3868927b564184fb65fdf7516fda5941fa598dedd5cef6167465b":
+        "the seeded smoke tiny video encoder (video-tiny-smoke.pt, seed 0; plumbing)",
+    "9284558a9d2fa6a29460d63493b2696c4a3213912e41d354190eae76fc77c4a9":
+        "the seeded smoke LPIPS AlexNet backbone (lpips-alex-backbone-smoke.pt, seed 0; plumbing)",
+    "74e476a9a29beb8e010b694eb6b685a6b0968443d8c5f34af98df0eafc487335":
+        "the seeded smoke LPIPS linear layers (lpips-alex-lin-smoke.pt, seed 0; plumbing)",
 }
 
 

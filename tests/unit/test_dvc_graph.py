@@ -77,7 +77,8 @@ def test_only_the_flat_file_is_a_metric_and_timings_are_cached():
     dvc = _dvc()
     declared = [next(iter(m)) if isinstance(m, dict) else m for s in dvc["stages"].values()
                 for m in (s.get("do", s).get("metrics") or [])]
-    assert declared == ["${paths.metrics}"]
+    # One flat metrics file per family: images, and the media families' when a suite names them.
+    assert declared == ["${paths.metrics}", "${video.paths.metrics}", "${tryon.paths.metrics}"]
     gen_outs = dvc["stages"]["generate"]["do"]["outs"]
     assert "${paths.model_timings}/${key}.jsonl" in gen_outs  # a plain string: cached by DVC
     ignored = [x for x in (ROOT / ".gitignore").read_text().splitlines() if x and not x.startswith("#")]

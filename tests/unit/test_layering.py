@@ -8,7 +8,9 @@ import importgraph
 
 HEAVY = {"torch", "torchvision", "diffusers", "transformers", "open_clip", "torch_fidelity", "torchmetrics"}
 # Packages whose job is to run networks; everything else must import without torch.
-COMPUTE = ("sentinel.models", "sentinel.metrics", "sentinel.executors", "sentinel.latency")
+COMPUTE = ("sentinel.models", "sentinel.metrics", "sentinel.executors", "sentinel.latency",
+           # the media families' tiny pipeline builders (their config, jobs and stages stay light)
+           "sentinel.video.tiny_wan", "sentinel.tryon.tiny_pipeline")
 LIGHT_EXCEPTIONS = {"sentinel.models", "sentinel.models.cards", "sentinel.models.outputs", "sentinel.metrics",
                     "sentinel.executors.batches"}
 

@@ -6,7 +6,9 @@
 Beside each latency.json: <model>/requests.jsonl, one row per request of the job set (scheduled,
 sent, first byte, done, status, queue and compute seconds, replica and its ready time, cold).
 Modules: serve.py (Ray Serve: start, deploy, stop; watchdog.py reaps it if the stage is killed),
-server.py (the model as a Serve deployment), client.py (one request, keep-alive), compliance.py
+server.py (the model as a Serve deployment), kinds.py (what a deployment serves: image, video or
+try-on: loader, payload, encoding), media.py (the video and try-on latency stages on this same
+machinery), client.py (one request, keep-alive), compliance.py
 (TEST01: delivered bytes; TEST04: no response cache), schedules.py
 (trace replay and seeded schedules), load.py (open/closed-loop generator), capacity.py
 (steady-state probes, the capacity bracket), serving.py (one model end to end), summary.py and

@@ -3,7 +3,8 @@
 `post_job` sends one job on a keep-alive connection kept per client thread (a new TCP connection
 per request costs a handshake each, and bursts of them meet the listen backlog) and reads the PNG
 to its last byte; `check` says why a response is a miss (HTTP error, transport error, wrong
-image). Timing and scheduling live in load.py.
+image). Any job with an `id` works (image, video, try-on): the kind's payload function builds
+the body. Timing and scheduling live in load.py.
 """
 from __future__ import annotations
 
@@ -11,14 +12,16 @@ import http.client
 import json
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
 from sentinel.provenance import sha256_bytes
 from sentinel.workloads.jobs import Job
 
 _local = threading.local()
+Payload = Callable[[Any], dict]  # a job -> the JSON object its request sends
 
 
 @dataclass(frozen=True)
@@ -47,10 +50,11 @@ def _drop(host: str, port: int) -> None:
         conn.close()
 
 
-def post_job(url: str, job: Job, timeout_s: float) -> Response:
-    """POST one job to `url`; any transport failure becomes a Response with status 0 and an error."""
+def post_job(url: str, job: Job, timeout_s: float, payload: Payload | None = None) -> Response:
+    """POST one job to `url`; any transport failure becomes a Response with status 0 and an error.
+    The body is `payload(job)` (default job.to_dict(); try-on: kinds.inline_images)."""
     parts = urlsplit(url)
-    body = json.dumps(job.to_dict()).encode("utf-8")
+    body = json.dumps(job.to_dict() if payload is None else payload(job)).encode("utf-8")
     t0 = time.perf_counter()
     conn = _conn(parts.hostname, parts.port, timeout_s)
     try:

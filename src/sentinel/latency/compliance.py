@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 
 from sentinel.latency import stats
-from sentinel.latency.client import check, post_job
+from sentinel.latency.client import Payload, check, post_job
 from sentinel.workloads.jobs import Job
 
 MAX_SPEEDUP = 0.10  # MLPerf TEST04: repeated samples may be at most 10 % faster than fresh ones
@@ -55,7 +55,11 @@ def run_test01(model: str, rows: Sequence[dict], checked: bool) -> dict:
 
 
 def fresh_jobs(job: Job, n: int, taken: set[int], seed: int) -> list[Job]:
-    """`n` copies of `job` with new seeds, none in `taken` (the workload's own) nor repeated."""
+    """`n` copies of `job` with new seeds, none in `taken` (the workload's own) nor repeated. Any
+    job dataclass with `id` and `seed` (image, video, try-on: the same work, a new seed; a try-on
+    copy keeps the same person/garment/mask files, so its inlined images are the same too)."""
+    if not dataclasses.is_dataclass(job) or not {"id", "seed"} <= {f.name for f in dataclasses.fields(job)}:
+        raise TypeError(f"TEST04 needs a job dataclass with id and seed fields, got {type(job).__name__}")
     rng, seeds = np.random.default_rng([seed, 4]), []
     while len(seeds) < n:
         s = int(rng.integers(0, SEED_SPACE))
@@ -67,11 +71,13 @@ def fresh_jobs(job: Job, n: int, taken: set[int], seed: int) -> list[Job]:
 Post = Callable[[Job], tuple[float, str]]  # one request -> (seconds send to last byte, "" or why it missed)
 
 
-def http_post(url: str, timeout_s: float, expected: Mapping[str, str] | None) -> Post:
-    """A Post on the stage's own client (keep-alive, the PNG read to its last byte)."""
+def http_post(url: str, timeout_s: float, expected: Mapping[str, str] | None,
+              payload: Payload | None = None) -> Post:
+    """A Post on the stage's own client (keep-alive, the PNG read to its last byte); `payload`
+    builds a media job's body (client.post_job)."""
     def post(job: Job) -> tuple[float, str]:
         t0 = time.perf_counter()
-        resp = post_job(url, job, timeout_s)
+        resp = post_job(url, job, timeout_s, payload)
         return time.perf_counter() - t0, check(resp, job, expected)
     return post
 

@@ -85,14 +85,14 @@ class ServeInstance:
             os.environ.pop(watchdog.TOKEN_ENV, None)
 
     def deploy(self, model_cfg: Any, *, min_replicas: int, max_replicas: int, downscale_delay_s: float,
-               replica_cpus: float, name: str | None = None) -> str:
+               replica_cpus: float, name: str | None = None, kind: str = "image") -> str:
         """Deploy one model at /<name> (the model's name by default); returns its URL. Replicas
-        start lazily when min_replicas=0."""
+        start lazily when min_replicas=0. `kind`: image, video or tryon (kinds.py)."""
         from ray import serve
 
         name = name or model_cfg.name
         app = application(model_cfg, min_replicas=min_replicas, max_replicas=max_replicas,
-                          downscale_delay_s=downscale_delay_s, replica_cpus=replica_cpus, name=name)
+                          downscale_delay_s=downscale_delay_s, replica_cpus=replica_cpus, name=name, kind=kind)
         serve.run(app, name=name, route_prefix=f"/{name}")
         self.apps.append(name)
         return f"{self.url}/{name}"

@@ -3,20 +3,23 @@
     app = server.application(model_cfg, cfg)   # bound deployment; serve.run(app, route_prefix="/NAME")
     POST /NAME  body: a job's fields as JSON  -> 200 image/png
 
-Each replica builds the pipeline exactly as the generate stage does (sentinel.models.loader.load),
-so its PNG must be the generate stage's bytes. Self-hosted replicas take one request at a time
+Each replica builds the pipeline exactly as the generate stage does (sentinel.models.loader.load;
+for a video or try-on model the family's loader, kinds.py), so its PNG must be the generate stage's
+bytes. Self-hosted replicas take one request at a time
 (max_ongoing_requests=1): Serve's router queues the rest, and that queueing is latency. A `source:
 api` model is a vendor adapter: its replica forwards concurrently (the vendor queues), so the same
 client measures vendor models end to end. Autoscaling may go to zero replicas: the next request
 then pays the replica start (process, weight load, first inference), which is a cold start.
 Response headers say who served it and when the replica became ready:
   X-Compute-Seconds, X-Replica, X-Replica-Ready-Unix (wall clock), X-Weight-Load-Seconds.
-Bad JSON or a missing/invalid field -> 400 {"error": ..., "field": ...}.
+Media kinds add X-Generation-Seconds, X-Encoding-Seconds (and X-Vendor-Queue-Seconds where a vendor
+says); see kinds.py. Bad JSON or a missing/invalid field -> 400 {"error": ..., "field": ...}.
 """
 from __future__ import annotations
 
 import asyncio
 import ipaddress
+import importlib
 import json
 import math
 import os
@@ -107,13 +110,15 @@ def failure_status(e: Exception) -> int:
 
 
 class ModelReplica:
-    """One Serve replica: the pipeline, loaded once; __call__ serves one job as PNG bytes."""
+    """One Serve replica: the pipeline, loaded once; __call__ serves one job as PNG bytes. `kind`
+    (kinds.get: "image", "video", "tryon") says which loader, payload and encoding."""
 
-    def __init__(self, model_cfg: Any):
-        from sentinel.models import loader  # heavy (torch): only inside the replica process
+    def __init__(self, model_cfg: Any, kind: str = "image"):
+        kinds = importlib.import_module("sentinel.latency.kinds")  # by name: kinds.py builds on this module
 
+        self.kind = kinds.get(kind)
         t0 = time.perf_counter()
-        self.model = loader.load(model_cfg)
+        self.model = self.kind.load(model_cfg)
         self.weight_load_s = time.perf_counter() - t0
         self.replica = f"{model_cfg.name}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.pool = ThreadPoolExecutor(max_workers=1 if model_cfg.source != "api" else MAX_CONCURRENT_API)
@@ -127,28 +132,27 @@ class ModelReplica:
     def __call__(self, body: bytes):
         from starlette.responses import Response
 
-        from sentinel.images import encode_png
-
         try:
-            job = job_from_payload(json.loads(body))
+            request = self.kind.parse(json.loads(body))
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
             return self._json(400, {"error": f"body: not valid JSON ({e})", "field": "body"})
         except BadRequest as e:
             return self._json(400, {"error": str(e), "field": e.field})
         t0 = time.perf_counter()
         try:
-            png = encode_png(self.model.generate(job))
+            out = self.kind.render(self.model, request)
         except Exception as e:  # noqa: BLE001 - report any inference failure to the client
             return self._json(failure_status(e), {"error": f"generation failed: {type(e).__name__}: {e}"})
         headers = {"X-Compute-Seconds": f"{time.perf_counter() - t0:.6f}", "X-Replica": self.replica,
                    "X-Replica-Ready-Unix": f"{self.ready_unix:.6f}",
-                   "X-Weight-Load-Seconds": f"{self.weight_load_s:.6f}"}
-        return Response(png, media_type="image/png", headers=headers)
+                   "X-Weight-Load-Seconds": f"{self.weight_load_s:.6f}", **out.headers}
+        return Response(out.body, media_type="image/png", headers=headers)
 
 
 def application(model_cfg: Any, *, min_replicas: int, max_replicas: int, downscale_delay_s: float,
-                replica_cpus: float, name: str | None = None):
-    """The bound Serve application for one model, autoscaling in [min_replicas, max_replicas]."""
+                replica_cpus: float, name: str | None = None, kind: str = "image"):
+    """The bound Serve application for one model, autoscaling in [min_replicas, max_replicas];
+    `kind` names what it serves (kinds.get)."""
     from ray import serve
 
     serial = model_cfg.source != "api"
@@ -160,7 +164,7 @@ def application(model_cfg: Any, *, min_replicas: int, max_replicas: int, downsca
         name=name or model_cfg.name, max_ongoing_requests=1 if serial else MAX_CONCURRENT_API,
         max_queued_requests=-1, autoscaling_config=autoscaling,
         ray_actor_options={"num_cpus": replica_cpus if serial else 0.0})
-    return deployment(_Replica).bind(model_cfg)
+    return deployment(_Replica).bind(model_cfg, kind)
 
 
 class _Replica(ModelReplica):

@@ -25,15 +25,17 @@ import numpy as np
 from sentinel import config
 from sentinel.config import LatencyConfig
 from sentinel.workloads.jobs import Job
-from sentinel.latency import capacity, compliance, load, schedules, stats
-from sentinel.latency.client import check, post_job
+from sentinel.latency import capacity, compliance, kinds, load, schedules, stats
+from sentinel.latency.client import Payload, check, post_job
+from sentinel.latency.kinds import SPLIT_HEADERS, read_split
 from sentinel.latency.schedules import KINDS
 from sentinel.latency.server import check_loopback
 from sentinel.latency.summary import cold_figures, json_s, summarize_rows
 
 
-def validate(cfg: LatencyConfig) -> None:
-    """Refuse a latency config that cannot be measured, naming the key."""
+def validate(cfg: LatencyConfig, model_group: str = "model") -> None:
+    """Refuse a latency config that cannot be measured, naming the key; slo_s_by_model's keys must
+    name models of `model_group` (the conf/ group: model, video_model, tryon_model)."""
     check_loopback(cfg.host)
     positive = {k: getattr(cfg, k) for k in (
         "timeout_s", "startup_timeout_s", "slo_s", "burst_cv", "target_utilisation", "requests", "workers",
@@ -55,9 +57,10 @@ def validate(cfg: LatencyConfig) -> None:
     if cfg.min_replicas > cfg.max_replicas or cfg.max_replicas * cfg.replica_cpus > cfg.num_cpus:
         raise ValueError(f"latency.max_replicas: need min_replicas <= max_replicas and max_replicas x replica_cpus "
                          f"<= num_cpus, got {cfg.min_replicas}, {cfg.max_replicas}, {cfg.replica_cpus}, {cfg.num_cpus}")
-    unknown = sorted(set(cfg.slo_s_by_model) - set(config.choices("model")))
+    unknown = sorted(set(cfg.slo_s_by_model) - set(config.choices(model_group)))
     if unknown:
-        raise ValueError(f"latency.slo_s_by_model.{unknown[0]}: unknown model (valid: {', '.join(config.choices('model'))})")
+        valid = ", ".join(config.choices(model_group))
+        raise ValueError(f"latency.slo_s_by_model.{unknown[0]}: unknown model (valid: {valid})")
     lo_hi = cfg.search_fractions
     if len(lo_hi) != 2 or not 0 < lo_hi[0] < lo_hi[1]:
         raise ValueError(f"latency.search_fractions: need [low, high] with 0 < low < high, got {list(lo_hi)}")
@@ -90,21 +93,28 @@ def schedule(jobs: Sequence[Job], arrival_s: Mapping[str, float] | None, rate_rp
     return schedules.poisson_exact(rate_rps, len(jobs), cfg.seed), None
 
 
-def sender(url: str, jobs: Sequence[Job], expected: Mapping[str, str] | None) -> load.Send:
-    """Request i sends jobs[i % len(jobs)]; the row gets job, status, server timings and cold."""
+def sender(url: str, jobs: Sequence[Job], expected: Mapping[str, str] | None,
+           payload: Payload | None = None, split: bool = False,
+           sizes: Mapping[str, tuple[int, int]] | None = None) -> load.Send:
+    """Request i sends jobs[i % len(jobs)]; the row gets job, status, server timings and cold.
+    Media kinds (kinds.py): `payload` builds the body, with `split` the row also gets the
+    server's generation_s / encoding_s / vendor_queue_s (None where it did not say), and `sizes`
+    (job id -> width, height) gives the size of jobs that do not carry one (try-on: the person's)."""
     def send(i: int, timeout_s: float) -> dict:
         job = jobs[i % len(jobs)]
+        width, height = (sizes or {}).get(job.id) or (getattr(job, "width", None), getattr(job, "height", None))
         sent_unix = time.time()
-        resp = post_job(url, job, timeout_s)
+        resp = post_job(url, job, timeout_s, payload)
         h = resp.headers
         ready = float(h["x-replica-ready-unix"]) if "x-replica-ready-unix" in h else None
+        media = read_split(h) if split else {}
         return {"reason": check(resp, job, expected), "job": job.id, "category": job.category,
-                "width": job.width, "height": job.height, "status": resp.status,
+                "width": width, "height": height, "status": resp.status,
                 "first_byte_after_send_s": resp.first_byte_s,
                 "compute_s": float(h["x-compute-seconds"]) if "x-compute-seconds" in h else None,
                 "weight_load_s": float(h["x-weight-load-seconds"]) if "x-weight-load-seconds" in h else None,
                 "replica": h.get("x-replica"), "cold": ready is not None and sent_unix < ready,
-                "ready_after_send_s": None if ready is None else ready - sent_unix}
+                "ready_after_send_s": None if ready is None else ready - sent_unix, **media}
     return send
 
 
@@ -118,7 +128,8 @@ def request_row(model: str, row: dict) -> dict:
                                                    "sent_s")},
            "first_byte_s": first_byte, "done_s": row["done_s"], "latency_s": row["latency_s"],
            "status": row["status"], "ok": row["ok"], "reason": row["reason"], "queue_s": queue,
-           "compute_s": row["compute_s"], "weight_load_s": row["weight_load_s"], "replica": row["replica"],
+           "compute_s": row["compute_s"], **{k: row[k] for k in SPLIT_HEADERS if k in row},
+           "weight_load_s": row["weight_load_s"], "replica": row["replica"],
            "replica_ready_s": None if ready is None else row["sent_s"] + ready, "cold": row["cold"]}
     return {k: json_s(v) if isinstance(v, float) else v for k, v in out.items()}
 
@@ -152,32 +163,40 @@ def _capacity(send: load.Send, warm_capacity_rps: float, slo_s: float, cfg: Late
 
 
 def _compliance(model: str, url: str, jobs: Sequence[Job], rows: list[dict],
-                expected: Mapping[str, str] | None, cfg: LatencyConfig) -> dict:
+                expected: Mapping[str, str] | None, cfg: LatencyConfig, payload: Payload | None = None) -> dict:
     """TEST01 on the run's rows; TEST04 on the still-deployed model (compliance.py)."""
-    post = compliance.http_post(url, cfg.timeout_s, expected)
+    post = compliance.http_post(url, cfg.timeout_s, expected, payload)
     return {"test01": compliance.run_test01(model, rows, expected is not None),
             "test04": compliance.run_test04(model, post, jobs[0], cfg.test04_pairs, {j.seed for j in jobs}, cfg.seed)}
 
 
 def measure_model(params_path: str, model_name: str, jobs: Sequence[Job], cfg: LatencyConfig,
                   expected_sha256: Mapping[str, str] | None = None, *,
-                  arrival_s: Mapping[str, float] | None = None, serve=None) -> tuple[dict, list[dict]]:
+                  arrival_s: Mapping[str, float] | None = None, serve=None, model_cfg=None,
+                  kind: str = "image", payload: Payload | None = None, model_group: str = "model",
+                  sizes: Mapping[str, tuple[int, int]] | None = None) -> tuple[dict, list[dict]]:
     """Deploy, calibrate, replay the job set on its trace, search capacity; undeploy. Starts (and
-    stops) its own Serve instance unless `serve` (serve.ServeInstance) is given."""
+    stops) its own Serve instance unless `serve` (serve.ServeInstance) is given. A video or try-on
+    model: its `model_cfg` (the family's config object), `kind` ("video", "tryon"), the client's
+    `payload` function, the conf group its names come from and, for jobs without a size, `sizes`
+    (kinds.py, sentinel.latency.media)."""
     from sentinel.latency.serve import ServeInstance
 
-    validate(cfg)
+    validate(cfg, model_group)
     if not jobs:
         raise ValueError(f"measure_model({model_name}): no jobs")
-    model_cfg = config.load(params_path, sections=("model",))["model"][model_name]
+    if model_cfg is None:
+        model_cfg = config.load(params_path, sections=("model",))["model"][model_name]
+    split = kinds.get(kind).split
     slo_s, jobs = slo_for(cfg, model_name), sample_jobs(jobs, cfg.sample_per_category, cfg.seed)
     inst = serve or ServeInstance(cfg.host, cfg.num_cpus)
     if serve is None:
         inst.start()
     try:
         url = inst.deploy(model_cfg, min_replicas=cfg.min_replicas, max_replicas=cfg.max_replicas,
-                          downscale_delay_s=cfg.downscale_delay_s, replica_cpus=cfg.replica_cpus)
-        send = sender(url, jobs, expected_sha256)
+                          downscale_delay_s=cfg.downscale_delay_s, replica_cpus=cfg.replica_cpus,
+                          kind=kind)
+        send = sender(url, jobs, expected_sha256, payload, split, sizes)
         service_s, calib = _calibrate(send, cfg)
         rate = cfg.target_utilisation * cfg.max_replicas / service_s
         offsets, speedup = schedule(jobs, arrival_s, rate, cfg)
@@ -186,7 +205,7 @@ def measure_model(params_path: str, model_name: str, jobs: Sequence[Job], cfg: L
         in_flight = load.in_flight_limit(offsets, slo_s, cfg.in_flight_headroom, cfg.workers)
         run = load.open_loop(send, offsets, cfg.timeout_s, in_flight)
         rows = [request_row(model_name, r) for r in run.rows]
-        checks = _compliance(model_name, url, jobs, rows, expected_sha256, cfg)
+        checks = _compliance(model_name, url, jobs, rows, expected_sha256, cfg, payload)
         found = _capacity(send, cfg.max_replicas / service_s, slo_s, cfg)
     finally:
         inst.remove(model_name) if serve is not None else inst.stop()

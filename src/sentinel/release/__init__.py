@@ -7,6 +7,7 @@ compare it with its declared tolerance), and dispute one (a discrepancy report f
     python -m sentinel.release history
 
 Modules: layout (what a release holds), fingerprint (fields and their order), tolerances (the one
-table), compare (number by number), rerun (stages in a scratch folder), cut, verify, discrepancy
+table), compare (number by number), rerun (stages in a scratch folder), media (the video and try-on
+families: what a release freezes of them and how verify re-runs them), cut, verify, discrepancy
 (GitHub Markdown), mlflow_log (a release as an MLflow run), history (HISTORY.md and CHANGELOG.md).
 """

@@ -4,7 +4,10 @@ Refuses unless the git tree is clean and `dvc status` is clean, so the frozen nu
 what the committed code, params and dvc.lock produce; refuses if the numbers were made with other
 library versions than this environment's. Pushes the images to the default DVC remote (so a fresh
 clone can fetch them), writes the release directory atomically, adds a changelog entry and
-regenerates releases/HISTORY.md. The release folder also gets the feature statistics of every scored
+regenerates releases/HISTORY.md. When the params name media models (`video.models`, `tryon.models`),
+each family's results are frozen under <family>/ and its clips / results pushed and recorded by their
+DVC md5 in manifest.json's `media` block (release/media.py); without them the cut is as before.
+The release folder also gets the feature statistics of every scored
 set (features/stats.npz; for the smoke profile the features too: release/features.py), hashed in
 manifest.json like every frozen file, so FID can be recomputed without regenerating.
 """
@@ -21,6 +24,7 @@ import yaml
 from sentinel.provenance import environment, read_jsonl, sha256_file, staged_dir, write_json
 from sentinel.release import features as feats
 from sentinel.release import fingerprint as fp
+from sentinel.release import media
 from sentinel.release.history import add_changelog_entry, write_history
 from sentinel.release.layout import (FROM_ROOT, FROZEN, RELEASES_DIR, ReleaseError, check_id, default_remote, dvc, load_json, lock_out)
 
@@ -86,14 +90,17 @@ def _manifest(root: Path, release_id: str, params: dict, files: dict, remote) ->
     # one DVC out per model (generate@<model>): record each folder's hash, so verify can fetch them
     outs = {m: lock_out(lock, f"{images_path}/{m}") or {} for m in params["model"]}
     suite = params.get("suite") or {}
-    return {"release": release_id, "cut_utc": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d"),
-            "git_commit": fp.git("-C", str(root), "rev-parse", "HEAD"),
-            "suite": suite.get("name"), "plumbing": bool(suite.get("plumbing")),
-            "images": {"path": images_path, "nfiles": sum(o.get("nfiles") or 0 for o in outs.values()),
-                       "models": {m: {"md5": o.get("md5"), "nfiles": o.get("nfiles")} for m, o in outs.items()},
-                       "remote": remote[0] if remote else None},
-            "files": {name: sha256_file(p) for name, p in sorted(files.items())},
-            "verify": f"python -m sentinel.release verify {RELEASES_DIR}/{release_id}"}
+    manifest = {"release": release_id, "cut_utc": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d"),
+                "git_commit": fp.git("-C", str(root), "rev-parse", "HEAD"),
+                "suite": suite.get("name"), "plumbing": bool(suite.get("plumbing")),
+                "images": {"path": images_path, "nfiles": sum(o.get("nfiles") or 0 for o in outs.values()),
+                           "models": {m: {"md5": o.get("md5"), "nfiles": o.get("nfiles")} for m, o in outs.items()},
+                           "remote": remote[0] if remote else None},
+                "files": {name: sha256_file(p) for name, p in sorted(files.items())},
+                "verify": f"python -m sentinel.release verify {RELEASES_DIR}/{release_id}"}
+    if media.families(params):  # clips / results: one DVC out per model (<family>_generate@<model>)
+        manifest["media"] = media.manifest_block(params, lock, remote)
+    return manifest
 
 
 def cut(root: Path, release_id: str, note: str | None = None, push: bool = True) -> Path:
@@ -105,18 +112,22 @@ def cut(root: Path, release_id: str, note: str | None = None, push: bool = True)
                            "use a new id (e.g. add a tag: 2026-Q4-r2)")
     preflight(root)
     params = yaml.safe_load((root / "params.yaml").read_text())
-    files = _sources(root, params)
+    files = {**_sources(root, params), **media.sources(root, params)}
     metrics, records = load_json(files["metrics.json"]), read_jsonl(files["records.jsonl"])
     _check_environment(metrics)
     _check_images(records, root / params["paths"]["images"])
+    media.check_outputs(root, params)
     remote = default_remote(root)
     if push and remote:
         # the images are one DVC out per model (generate@<model>): push each
-        dvc(root, "push", "-q", *(f"{params['paths']['images']}/{m}" for m in params["model"]))
-    fingerprint = fp.collect(root, params, fp.image_hashes(records), metrics.get("convention"))
+        dvc(root, "push", "-q", *(f"{params['paths']['images']}/{m}" for m in params["model"]),
+            *media.push_targets(params))
+    fingerprint = fp.collect(root, params, fp.image_hashes(records), metrics.get("convention"),
+                             media=media.fingerprint_hashes(root, params))
     manifest = _manifest(root, release_id, params, files, remote if push else None)
     with staged_dir(target) as tmp:
         for name, src in files.items():
+            (tmp / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(src, tmp / name)
         written = feats.freeze(root, params, records, tmp)  # FID recomputable from the release alone
         manifest["files"] = dict(sorted({**manifest["files"], **{n: sha256_file(tmp / n) for n in written}}.items()))

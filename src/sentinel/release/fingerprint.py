@@ -5,8 +5,12 @@ one named field (`weights.score.inception_weights`, `libraries.torchmetrics`, `i
 and the groups come in a fixed order, so on a mismatch the verifier can name the FIRST field that
 differs, the most likely cause first:
 
-    images -> weights -> data -> workload -> params -> convention -> libraries -> hardware -> load
-    -> code -> git
+    images -> media -> weights -> data -> workload -> params -> convention -> libraries -> hardware
+    -> load -> code -> git
+
+(`media`: the sha256 of every published clip / try-on result, `media.<family>.<model>/<job>.png`,
+only in releases whose params name media models; their weights files and workloads join `weights`
+and `workload` as `<family>.<section>.<key>` and `<family>.*`.)
 
 and the headline (`first_difference`) prefers a field that can change a number by itself (strict),
 then where it ran (platform), and only then code-only fields (info): while HEAD differs from the
@@ -30,9 +34,9 @@ import yaml
 from sentinel.provenance import (dvc_dir_md5, environment, git, hardware, params_sha256, sha256_file,
                                  weights_files_sha256)
 
-GROUPS = ("images", "weights", "data", "workload", "params", "convention", "libraries", "hardware", "load", "code",
-          "git")
-STRICT_GROUPS = frozenset({"images", "weights", "data", "workload", "params", "convention", "libraries"})
+GROUPS = ("images", "media", "weights", "data", "workload", "params", "convention", "libraries", "hardware", "load",
+          "code", "git")
+STRICT_GROUPS = frozenset({"images", "media", "weights", "data", "workload", "params", "convention", "libraries"})
 CLASS_ORDER = ("strict", "platform", "info")
 PLATFORM_GROUPS = frozenset({"hardware"})
 # Recorded with the library versions by provenance.environment(), but they describe the platform.
@@ -106,13 +110,42 @@ def machine_load() -> dict:
             "cpu_count": os.cpu_count()}
 
 
+MEDIA_FAMILIES = ("video", "tryon")
+MEDIA_WORKLOAD_FILES = ("jobs", "pairs")  # files a media workload names (try-on: its pairs manifest too)
+
+
+def _media_sections(params: dict) -> dict[str, dict]:
+    """The media sections that name models (a family without models is not part of the numbers)."""
+    return {f: params[f] for f in MEDIA_FAMILIES if isinstance(params.get(f), dict) and params[f].get("models")}
+
+
 def workload_hashes(root: Path, params: dict) -> dict:
     """The job set itself: the same workload name with other bytes is a different benchmark."""
+    out = {}
     jobs = params.get("workload", {}).get("jobs")
-    if not jobs:
-        return {}
-    path = root / jobs
-    return {"jobs": jobs, "sha256": sha256_file(path) if path.is_file() else "(missing)"}
+    if jobs:
+        path = root / jobs
+        out = {"jobs": jobs, "sha256": sha256_file(path) if path.is_file() else "(missing)"}
+    for family, body in _media_sections(params).items():
+        wl = body.get("workload") if isinstance(body.get("workload"), dict) else {}
+        for key in MEDIA_WORKLOAD_FILES:
+            if isinstance(wl.get(key), str) and wl[key]:
+                path = root / wl[key]
+                out.setdefault(family, {})[key] = {"path": wl[key],
+                                                   "sha256": sha256_file(path) if path.is_file() else "(missing)"}
+    return out
+
+
+def media_weights(params: dict) -> dict[str, str]:
+    """`<family>.<section>.<key>` -> path for each `*_weights` file a media family's sections name."""
+    found = {}
+    for family, body in _media_sections(params).items():
+        for section, inner in body.items():
+            if isinstance(inner, dict):
+                for key, value in inner.items():
+                    if key.endswith("_weights") and isinstance(value, str) and value:
+                        found[f"{family}.{section}.{key}"] = value
+    return found
 
 
 def code_files(root: Path, dvc_yaml: str = "dvc.yaml") -> list[str]:
@@ -157,13 +190,17 @@ def environment_groups() -> dict:
     return {"libraries": environment(), "hardware": hardware()}
 
 
-def collect(root: Path, params: dict, images: dict[str, str], convention: dict | None) -> dict:
-    """The fingerprint of this checkout and machine for `params`, with the given image hashes.
+def collect(root: Path, params: dict, images: dict[str, str], convention: dict | None,
+            media: dict | None = None) -> dict:
+    """The fingerprint of this checkout and machine for `params`, with the given image hashes (and,
+    for a release with media models, `media`: per family, its outputs' hashes).
 
     Weights and data paths in params are relative to `root`."""
     weights = {}
     for key, entry in weights_files_sha256(_rooted(params, root)).items():
         weights[key] = entry["sha256"] or "(missing)"
+    for key, path in media_weights(params).items():
+        weights[key] = sha256_file(root / path) if (root / path).is_file() else "(missing)"
     data_dir = root / params.get("paths", {}).get("data", "data")
     fp = {"images": images, "weights": weights,
           "data": {"md5": dvc_dir_md5(data_dir) if data_dir.is_dir() else "(missing)"},
@@ -172,6 +209,8 @@ def collect(root: Path, params: dict, images: dict[str, str], convention: dict |
           "code": code_hashes(root), "git": {"commit": git("-C", str(root), "rev-parse", "HEAD")}}
     if convention is not None:
         fp["convention"] = convention
+    if media:
+        fp = {"images": fp.pop("images"), "media": media, **fp}
     return fp
 
 

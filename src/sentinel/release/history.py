@@ -102,6 +102,9 @@ def changelog_entry(root: Path, target: Path, note: str | None = None) -> str:
                      f"; removed: {', '.join(sorted(before - now)) or 'none'}.")
     lines.append(f"- Images: {mf.get('images', {}).get('nfiles')} files, DVC `{mf.get('images', {}).get('md5')}`"
                  f" (remote `{mf.get('images', {}).get('remote')}`).")
+    for family, block in (mf.get("media") or {}).items():  # releases with media models (release/media.py)
+        lines.append(f"- {family.capitalize()}: {block.get('nfiles')} files from {len(block.get('models') or {})} "
+                     f"model(s), one DVC out per model (remote `{block.get('remote')}`).")
     lines.append(f"- Verify: `{mf.get('verify')}`")
     return "\n".join(lines) + "\n"
 

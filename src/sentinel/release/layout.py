@@ -12,9 +12,12 @@ releases/<YYYY-Qn>[-<tag>]/
     cost.json  latency.json  leaderboard.json  report.md  report.html
     features/stats.npz     per model x category and per reference set: Inception mean, covariance root, n
     features/features.npz  smoke profile: the features themselves (release/features.py)
+    video/  tryon/     only when the params name media models: each family's leaderboard, metrics,
+                       report, per-model scores, records, timings and latency (release/media.py)
 """
 from __future__ import annotations
 
+import importlib
 import json
 import re
 import subprocess
@@ -83,6 +86,9 @@ def load_release(release_dir: Path) -> dict:
            "records": read_jsonl(release_dir / "records.jsonl")}
     for name in ("metrics.json", "cost.json", "latency.json", "leaderboard.json"):
         rel[name] = load_json(release_dir / name)
+    media = importlib.import_module("sentinel.release.media")  # by name: media imports this module
+
+    rel["media"] = media.load(release_dir, rel["params"] or {})
     return rel
 
 

@@ -10,11 +10,17 @@ Each rule says what its number depends on, which picks one of its two tolerances
 - `timing`: measured wall-clock time, or arithmetic on it (cost). Exact when recomputed from the
   published timings (`--rescore`); a ratio band when re-measured (`--regenerate`), on any hardware.
 - `nothing`: inputs, counts and identities: always exact.
+
+The media families (video, try-on) are addressed `<family>.<file>:<key>` (`video.scores:tiny-wan.fvd`,
+`tryon.leaderboard:models.tiny-tryon.latency_p95_s`); their latency, leaderboard and metrics files get
+the image rules of the same kind (`latency:*` -> `*.latency:*`; `leaderboard:*` -> `*.leaderboard:*`
+and `*.metrics:*`, whose flat scalars are leaderboard columns), so a p95 or a cost from measured
+seconds is timing-class there too; their quality scores are bit-exact on the same platform.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
 
 
@@ -86,7 +92,7 @@ def _skip(pattern: str, why: str) -> Rule:
     return Rule(pattern, "nothing", Skip(why), Skip(why), why)
 
 
-TOLERANCES: tuple[Rule, ...] = (
+IMAGE_RULES: tuple[Rule, ...] = (
     _skip("*:*provenance*", "fingerprint fields, compared one by one (see Fingerprint)"),
     _skip("score:environment*", "library versions: fingerprint fields `libraries.*`"),
     _skip("*:*note*", "free text"),
@@ -139,8 +145,37 @@ TOLERANCES: tuple[Rule, ...] = (
     Rule("leaderboard:*censored*", "timing", EXACT, Skip("follows the re-measured rates"),
          "whether the rate search hit its bound: follows the measured service rate"),
     Rule("leaderboard:*", "platform", EXACT, QUALITY_BAND, "composite and its parts follow quality"),
-    Rule("*", "platform", EXACT, QUALITY_BAND, "anything not listed above"),
 )
+FALLBACK = Rule("*", "platform", EXACT, QUALITY_BAND, "anything not listed above")
+
+
+def _as_media(kind: str, files: tuple[str, ...]) -> tuple[Rule, ...]:
+    """The image rules for `kind:` (latency, leaderboard), for every media family's files of that kind.
+    A key anchored at the top (`config*`) may sit under the model there (`video.latency:<model>.config`)."""
+    def key(rest: str) -> str:
+        return rest if rest.startswith("*") else "*" + rest
+
+    own = [r for r in IMAGE_RULES if r.pattern.startswith(kind + ":")]
+    return tuple(replace(r, pattern=f"*.{f}:" + key(r.pattern[len(kind) + 1:])) for f in files for r in own)
+
+
+MEDIA_RULES: tuple[Rule, ...] = (
+    _always("*.clips:*", "the published clip strips' bytes (sha256)"),
+    _always("*.results:*", "the published try-on results' bytes (sha256)"),
+    Rule("*.records:*sha256", "platform", EXACT, Skip("pixels may differ across hardware"),
+         "regenerated PNG bytes (`sha256`) and decoded frames (`frames_sha256`); on other hardware their "
+         "quality metrics carry the band"),
+    _always("*.records:*", "job identity: prompt, seed, size, frames, fps, protocol, status"),
+    _skip("*.scores:*environment*", "library versions: fingerprint fields `libraries.*`"),
+    _always("*.scores:*convention*", "the convention is part of the number"),
+    Rule("*.scores:*fvd*", "platform", EXACT, Band(rel=0.02), "FVD, like FID"),
+    Rule("*.scores:*", "platform", EXACT, Band(rel=0.02, abs=1e-3),
+         "any other media quality number (text alignment, flicker, smoothness, SSIM, LPIPS, garment "
+         "fidelity, preservation): ±2 % + 0.001 for scores near 0"),
+    *_as_media("latency", ("latency",)),
+    *_as_media("leaderboard", ("leaderboard", "metrics")),
+)
+TOLERANCES: tuple[Rule, ...] = (*IMAGE_RULES, *MEDIA_RULES, FALLBACK)
 
 
 @dataclass(frozen=True)

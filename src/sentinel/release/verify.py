@@ -5,6 +5,12 @@ each with its declared tolerance (tolerances.py), compares the release's fingerp
 checkout's and machine's field by field, and writes `verification.json` plus a Markdown report;
 on a mismatch, `discrepancy.md`, ready to paste into a GitHub issue. Passing means: no number
 outside its tolerance, no strict fingerprint field different, and every stage ran.
+
+A release with media models (release/media.py) is verified family by family in the same run: its
+clips / results are fetched by md5 and checked (`video.clips:<model>/<job>.png`), its stages re-run
+after the image ones, and its files compared as `video.scores:<model>.<key>`,
+`video.leaderboard:<key>`, `video.metrics:<key>` (and with --regenerate `video.latency:<model>.<key>`,
+`video.records:<model>/<job>.<field>`).
 """
 from __future__ import annotations
 
@@ -16,9 +22,11 @@ from pathlib import Path
 
 from sentinel.provenance import atomic_write_text, read_jsonl, sha256_file, write_json
 from sentinel.release import fingerprint as fp
+from sentinel.release import media
 from sentinel.release.compare import Check, compare_tree
 from sentinel.release.layout import ReleaseError, load_release
-from sentinel.release.rerun import STAGES, fetch_images, run_stages, scratch_params, write_params
+from sentinel.release.rerun import (STAGES, fetch_images, fetch_media, run_stages, scratch_params, stage_plan,
+                                    write_params)
 from sentinel.release.tolerances import Context
 
 COMPARED = (("score", "metrics.json"), ("cost", "cost.json"), ("latency", "latency.json"),
@@ -89,6 +97,13 @@ def _images_dir(root: Path, rel: dict, images: str, tmp: Path) -> Path:
     return path
 
 
+def _media_dirs(root: Path, rel: dict, images: str, tmp: Path) -> dict[str, Path]:
+    """rescore's media inputs: fetched by md5 (or, with --images workspace, the workspace's own)."""
+    if images == "workspace":
+        return {f: root / rel["params"][f]["paths"][media.FAMILIES[f].outputs] for f in rel["media"]}
+    return fetch_media(root, rel["manifest"], rel["params"], tmp)
+
+
 def _compare_outputs(rel: dict, new_paths: dict, mode: str, ctx: Context, done: list[str]) -> list[Check]:
     checks = []
     for key, name in COMPARED:
@@ -127,24 +142,32 @@ def verify(root: Path, release_dir: Path, mode: str = "rescore", images: str = "
                              "numbers read from them are not the published ones")
     with tempfile.TemporaryDirectory(prefix="sentinel-verify-") as tmp:
         images_dir = _images_dir(root, rel, images, Path(tmp)) if mode == "rescore" else None
-        params = scratch_params(rel["params"], work, mode, release_dir, images_dir)
+        media_dirs = _media_dirs(root, rel, images, Path(tmp)) if mode == "rescore" and rel["media"] else {}
+        params = scratch_params(rel["params"], work, mode, release_dir, images_dir, media_dirs)
         params_path = write_params(params, work / "params.yaml")
         used = fp.images_on_disk(rel["records"], images_dir) if images_dir else None
-        current = fp.collect(root, rel["params"], used or {}, None)
+        media_used = {f: media.outputs_on_disk(rel["media"][f]["records"], f, d) for f, d in media_dirs.items()}
+        current = fp.collect(root, rel["params"], used or {}, None, media=media_used)
         if used is None:
             current.pop("images")  # regenerated images are outputs, checked as records:*.sha256
         else:
             outcome.checks += compare_tree("images", fp.image_hashes(rel["records"]), used, ctx)
+        for family, on_disk in media_used.items():
+            outcome.checks += compare_tree(f"{family}.{media.FAMILIES[family].outputs}",
+                                           media.output_hashes(rel["media"][family]["records"], family), on_disk, ctx)
         blocking = [d for d in fp.differences(rel["fingerprint"], current, lenient_libraries) if d.cls == "strict"]
         if blocking and not keep_going:
             outcome.notes.append(f"stages not re-run: `{blocking[0].field}` differs from the release, so a re-run "
                                  "cannot reproduce it; make it match (or pass --keep-going to re-run anyway)")
         else:
-            done, outcome.stage_error = run_stages(root, mode, params_path, work / "logs")
+            done, outcome.stage_error = run_stages(root, mode, params_path, work / "logs",
+                                                   stage_plan(rel["params"], mode))
     if mode == "rescore":
-        outcome.notes.append("latency.json: not re-measured in --rescore mode (the published timings are "
+        outcome.notes.append("latency.json" + (" and each media model's latency.json" if rel["media"] else "")
+                             + ": not re-measured in --rescore mode (the published timings are "
                              "the input); run --regenerate to re-measure latency and cost")
     outcome.checks += _compare_outputs(rel, params["paths"], mode, ctx, done)
+    outcome.checks += list(media.compare(rel["media"], params, mode, ctx, done))
     if "score" in done:
         current["convention"] = json.loads(Path(params["paths"]["score"]).read_text()).get("convention")
     outcome.differences = fp.differences(rel["fingerprint"], current, lenient_libraries)

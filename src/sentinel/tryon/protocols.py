@@ -96,7 +96,8 @@ def set_distances(results: np.ndarray, reference: np.ndarray, result_keys: list[
     sizes = {"n": len(gen), "m_reference": len(ref)}
     fid = hs.fid_interval(gen, ref, level=level, reps=reps, seed=hs.seed_from_keys(keys, f"tryon-fid:{seed}"), g=g)
     kid = hs.kid_interval(gen, ref, level=level, reps=reps, seed=hs.seed_from_keys(keys, f"tryon-kid:{seed}"), g=g)
-    return {"fid": {"value": fid.pop("fid"), **fid, **sizes, "higher_is_better": False},
+    # FID is a squared distance: a round-off negative (-1e-13 for identical sets) is 0, inside its interval
+    return {"fid": {"value": max(0.0, fid.pop("fid")), **fid, **sizes, "higher_is_better": False},
             "kid": {**kid, **sizes, "higher_is_better": False}}
 
 

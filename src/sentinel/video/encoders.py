@@ -43,14 +43,23 @@ class VideoEncoder(Protocol):
         """Everything that can move the features, recorded beside FVD."""
 
 
-def require_pinned(path: str | Path, sha256: str, what: str) -> Path:
-    """`path` if it exists and hashes to `sha256`; otherwise an error saying which and why."""
-    from sentinel.metrics.weights import require_weights, weights_sha256  # imports torch: lazily
+HOW_TO_GET = ("run `sentinel weights --out weights/` (the smoke suite's tiny encoder) or fetch the pinned cd-fvd "
+              "checkpoint and set video.score.fvd_weights / fvd_weights_sha256")
 
-    path = require_weights(path, what)
+
+def require_pinned(path: str | Path, sha256: str, what: str) -> Path:
+    """`path` if it exists and hashes to `sha256`; otherwise an error saying which and why.
+
+    Hashes with sentinel.provenance (not sentinel.metrics.weights), so that metrics.weights can write the
+    video smoke file without an import cycle."""
+    from sentinel.provenance import sha256_file
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{what} weights file not found: {path}. To get it, {HOW_TO_GET}.")
     if not sha256:
         raise ValueError(f"{what} weights {path}: no sha256 pin given; pin the file you mean to use")
-    got = weights_sha256(path)
+    got = sha256_file(path)
     if got != sha256.lower():
         raise ValueError(f"{what} weights {path}: sha256 {got} does not match the pinned {sha256}")
     return path

@@ -93,7 +93,7 @@ class TinyVideoEncoder:
         out = [np.zeros((0, 2 * CHANNELS[-1]), dtype=np.float32)]
         with torch.no_grad():
             for start in range(0, len(x), self.batch_size):
-                b = torch.from_numpy(x[start:start + self.batch_size]).float()  # (B, T, H, W, 3)
+                b = torch.from_numpy(np.array(x[start:start + self.batch_size])).float()  # (B, T, H, W, 3), a copy
                 n, t = b.shape[:2]
                 frames = F.interpolate(b.flatten(0, 1).permute(0, 3, 1, 2), size=(SIZE, SIZE), mode="bilinear",
                                        align_corners=False)
