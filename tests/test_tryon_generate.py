@@ -50,7 +50,7 @@ def test_the_section_loads_from_the_conf_files(tmp_path):
     m = s.models["tiny-tryon"]
     assert (m.pipeline, m.source, m.strength, m.steps, m.composite) == ("StableDiffusionInpaintPipeline",
                                                                        "tiny-random", 0.6, 4, False)
-    assert s.score == {} and s.report == () and s.paths.records_file("x") == tmp_path / "outputs/tryon/records/x.jsonl"
+    assert s.score == SMOKE["score"] and s.report == () and s.paths.records_file("x") == tmp_path / "outputs/tryon/records/x.jsonl"
 
 
 def test_config_errors_name_every_bad_tryon_key_and_the_file(tmp_path):
