@@ -30,7 +30,7 @@ def _committed_releases() -> list[str]:
 
 
 COMMITTED = _committed_releases()
-NO_RELEASE = ("no release is committed under releases/: the smoke release (releases/2026-Q4-smoke) must be "
+NO_RELEASE = ("no release is committed under releases/: a smoke release (releases/<YYYY-Qn>-smoke*) must be "
               "committed; cut it with `python -m sentinel.release cut <YYYY-Qn>-smoke` (releases/README.md)")
 
 

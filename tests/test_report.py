@@ -89,7 +89,8 @@ def test_pairwise_only_human_ratings_leave_composite_unscored_not_crashed():
 
 
 def test_the_frozen_release_leaderboard_rebuilds_under_todays_names(root):
-    """releases/2026-Q4-smoke publishes `*_ci95`; today's leaderboard says `*_ci` + `ci_level`. Rebuilt
+    """The withdrawn release 2026-Q4-smoke published `*_ci95` (its files are the fixture
+    tests/fixtures/release-ci95); today's leaderboard says `*_ci` + `ci_level`. Rebuilt
     from the release's own score, cost and latency files, every published number is found and equal
     (release verify maps the old names: sentinel.release.compare.current_name)."""
     import json
@@ -100,7 +101,7 @@ def test_the_frozen_release_leaderboard_rebuilds_under_todays_names(root):
     from sentinel.release.tolerances import Context
     from sentinel.report.stage import build
 
-    rel = root / "releases" / "2026-Q4-smoke"
+    rel = root / "tests" / "fixtures" / "release-ci95"
     cfg = config.load(rel / "params.yaml", sections=("suite", "model", "report", "paths", "cost"))
     score, cost, lat = (json.loads((rel / f).read_text()) for f in ("metrics.json", "cost.json", "latency.json"))
     board = json.loads(json.dumps(build(cfg, score, cost, lat, read_jsonl(rel / "records.jsonl"))))
