@@ -49,3 +49,42 @@ def test_timing_derived_leaderboard_values_get_bands_not_exact_when_remeasured()
         assert tolerance_for(address, REMEASURED).kind in ("ratio", "skip"), key
         assert tolerance_for(address, Context(True, False)).kind == "exact", key  # recomputed from published
     assert tolerance_for("leaderboard:models.tiny-sd.composite", REMEASURED).kind == "exact"
+
+
+ZEN5 = """processor\t: 0
+vendor_id\t: AuthenticAMD
+cpu family\t: 26
+model\t\t: 2
+model name\t: AMD EPYC
+stepping\t: 1
+flags\t\t: fpu sse2 avx2 avx512f
+
+processor\t: 1
+vendor_id\t: AuthenticAMD
+cpu family\t: 99
+model\t\t: 9
+"""
+
+
+def test_cpu_identity_reads_the_first_processor_and_hashes_its_sorted_flags():
+    import hashlib
+
+    from sentinel.release.cpu_identity import parse_cpuinfo
+
+    got = parse_cpuinfo(ZEN5)
+    assert got == {"cpu_vendor": "AuthenticAMD", "cpu_family": "26", "cpu_model_number": "2", "cpu_stepping": "1",
+                   "cpu_flags_sha256": hashlib.sha256(b"avx2 avx512f fpu sse2").hexdigest()[:16]}
+    zen4 = parse_cpuinfo(ZEN5.replace("cpu family\t: 26", "cpu family\t: 25", 1))
+    assert zen4["cpu_family"] == "25" and zen4["cpu_flags_sha256"] == got["cpu_flags_sha256"]
+    assert parse_cpuinfo("processor : 0\n")["cpu_flags_sha256"] == "unknown"
+
+
+def test_two_epycs_that_differ_in_family_are_not_the_same_platform_and_old_releases_never_are():
+    from sentinel.release.verify import same_platform
+
+    hw = {"cpu": "x86_64", "cpu_model": "AMD EPYC", "cpu_family": "26", "cpu_kernel_isa": "AVX512"}
+    env = {"hardware": hw, "libraries": {"torch": "2.9"}}
+    assert same_platform({"hardware": dict(hw), "libraries": {"torch": "2.9"}}, env)
+    assert not same_platform({"hardware": {**hw, "cpu_family": "25"}, "libraries": {"torch": "2.9"}}, env)
+    cut_before_the_field = {k: v for k, v in hw.items() if k not in ("cpu_family", "cpu_kernel_isa")}
+    assert not same_platform({"hardware": cut_before_the_field, "libraries": {"torch": "2.9"}}, env)

@@ -187,7 +187,11 @@ def images_on_disk(records: list[dict], images_dir: Path) -> dict[str, str]:
 
 
 def environment_groups() -> dict:
-    return {"libraries": environment(), "hardware": hardware()}
+    """Libraries and hardware; the hardware adds the CPU kernel identity (cpu_identity.py: the model
+    name alone did not tell apart two machines whose float results differ)."""
+    from sentinel.release.cpu_identity import cpu_identity
+
+    return {"libraries": environment(), "hardware": {**hardware(), **cpu_identity()}}
 
 
 def collect(root: Path, params: dict, images: dict[str, str], convention: dict | None,
