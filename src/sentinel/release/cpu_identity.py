@@ -1,12 +1,15 @@
 """Which CPU kernels ran, finer than the CPU's marketing name: part of a release's `hardware` fingerprint.
 
-Two machines that both report `cpu_model: AMD EPYC` gave different float results: rescoring the
-same published images, the FID, KID and CMMD intervals moved by up to 5e-13 relative, and 5 of 24
-tiny-model images differed in bytes. `verify` asks for bit-exact quality only on the same platform,
-so the platform must be told apart by what decides the numerics: the CPU's vendor, family, model
-and stepping, its instruction-set flags (hashed), the kernel ISA torch dispatches to
-(`torch.backends.cpu.get_cpu_capability()`: DEFAULT, AVX2, AVX512, ...) and the BLAS builds that
-numpy and scipy loaded with the kernels they picked (threadpoolctl).
+Two hosts that both report `cpu_model: AMD EPYC`, with the same libraries, scored the same images
+with FID, KID and CMMD intervals up to 5e-13 apart (relative). `verify` asks for bit-exact quality
+only on the same platform; there the hosts differed in their kernel build (`libraries.platform`),
+which is luck: a CPU name alone cannot tell apart a Zen 4 from a Zen 5 behind one hypervisor image.
+So the platform also says what decides CPU numerics: vendor, family, model and stepping, the
+instruction-set flags (hashed), the kernel ISA torch dispatches to
+(`torch.backends.cpu.get_cpu_capability()`: DEFAULT, AVX2, AVX512, ...) and the BLAS builds numpy
+and scipy loaded with the kernels they picked (threadpoolctl). (The same pair of hosts also showed
+why `cut` now refuses numbers made on another platform: a fingerprint taken at cut time describes
+the cutting machine, not the one that made the numbers.)
 
 A field that differs makes `verify` use the other-platform tolerances (a stated band) instead of
 bit-exact; it never fails a verification by itself. A release cut before these fields existed has

@@ -2,7 +2,7 @@
 
 Refuses unless the git tree is clean and `dvc status` is clean, so the frozen numbers are exactly
 what the committed code, params and dvc.lock produce; refuses if the numbers were made with other
-library versions than this environment's. Pushes the images to the default DVC remote (so a fresh
+library versions than this environment's or on another platform. Pushes the images to the default DVC remote (so a fresh
 clone can fetch them), writes the release directory atomically, adds a changelog entry and
 regenerates releases/HISTORY.md. When the params name media models (`video.models`, `tryon.models`),
 each family's results are frozen under <family>/ and its clips / results pushed and recorded by their
@@ -54,6 +54,10 @@ def preflight(root: Path) -> None:
 
 
 def _check_environment(metrics: dict) -> None:
+    """The numbers must have been made here: the release's fingerprint describes this machine, and
+    `verify` holds quality bit-exact on a matching platform. Two hosts with the same CPU name and
+    libraries but another kernel build (`platform`) put FID intervals 5e-13 apart, so `platform`
+    counts too."""
     made_with, here = metrics.get("environment") or {}, environment()
     differ = [f"{k} {made_with[k]} (here {here[k]})" for k in made_with
               if k in here and k != "platform" and made_with[k] != here[k]]
@@ -61,6 +65,11 @@ def _check_environment(metrics: dict) -> None:
         raise ReleaseError("refusing to cut a release: the numbers were made with other library versions "
                            f"than this environment's: {', '.join(differ)}. Cut where they were made, or "
                            "run `dvc repro --force` here first.")
+    if made_with.get("platform") and here.get("platform") and made_with["platform"] != here["platform"]:
+        raise ReleaseError("refusing to cut a release: the numbers were made on another platform "
+                           f"({made_with['platform']}; here {here['platform']}), and the release's fingerprint "
+                           "would describe this machine. Cut where they were made, or re-score here first: "
+                           "`dvc repro --force --single-item score@<model> ... gather`, then `dvc repro`.")
 
 
 def _check_images(records: list[dict], images_dir: Path) -> None:

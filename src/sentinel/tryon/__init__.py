@@ -17,6 +17,10 @@ Metrics:    rubrics/tryon-metrics.md defines each one
     protocols.py    per-job metric rows, per-model means with CIs over jobs, FID/KID of the two protocols
 Report:     cost, leaderboard, report_md, report_html, triptych (person | garment | result)
 
+API:        api/ (the `tryon-submit-poll` vendor adapter for `source: api` models, and a loopback fake
+            vendor, conf/tryon_model/fake-tryon-api.yaml); generate, score and cost work for them, the
+            latency stage refuses them (the Serve vendor hook starts only the fake video vendor)
+
 Nothing here imports torch at import time (the heavy modules import it inside the functions that
-need it). Closed try-on APIs have no adapter yet: only self-hosted pipelines are wired.
+need it).
 """

@@ -20,17 +20,21 @@ from typing import Any
 
 from sentinel.config import ConfigError, SchedulerConfig, build, choices, read_params
 
-SOURCES = ("tiny-random", "pretrained")
+SOURCES = ("tiny-random", "pretrained", "api")
 PIPELINES = ("StableDiffusionInpaintPipeline",)
 CONDITIONINGS = ("garment-init",)
 DTYPES = ("auto", "float32", "float16", "bfloat16")
 REPORTS = ("tryon",)
-SOURCE_KEYS = {"pretrained": ("repo_id", "revision"), "tiny-random": ("init_seed", "scheduler")}
+SOURCE_KEYS = {"pretrained": ("repo_id", "revision"), "tiny-random": ("init_seed", "scheduler"), "api": ("api",)}
 
 
 @dataclass(frozen=True)
 class TryOnModelConfig:
-    """One try-on model (conf/tryon_model/<name>.yaml). See docs/models/tiny-tryon.md for the recipe."""
+    """One try-on model (conf/tryon_model/<name>.yaml). See docs/models/tiny-tryon.md for the recipe.
+
+    `source: api` is a vendor behind sentinel.tryon.api (its `api:` block is parsed by
+    sentinel.tryon.api.config); the pipeline keys (pipeline, steps, strength, dtype, ...) are then
+    the vendor's and not checked here."""
     name: str
     display_name: str
     pipeline: str  # a diffusers inpainting pipeline class (PIPELINES)
@@ -52,6 +56,7 @@ class TryOnModelConfig:
     dtype: str = "float32"
     device: str = "cpu"
     cpu_threads: int = 1  # CPU float reductions, hence result bytes, depend on the thread count
+    api: Any = None  # sentinel.tryon.api.config.TryOnApiConfig for `source: api`, else None
 
 
 @dataclass(frozen=True)
@@ -96,11 +101,15 @@ class TryOnSection:
     cost: dict[str, Any] = field(default_factory=dict)
 
 
-def _model_problems(m: TryOnModelConfig) -> list[str]:
+def _model_problems(m: TryOnModelConfig, api_invalid: bool = False) -> list[str]:
     w = f"tryon.models.{m.name}"
     out = []
     if m.source not in SOURCES:
         out.append(f"{w}.source: {m.source!r} is not one of {', '.join(SOURCES)}")
+    if m.source == "api":
+        return out + ([f"{w}.api: source 'api' needs the vendor block"] if m.api is None and not api_invalid else [])
+    if m.api is not None:
+        out.append(f"{w}.api: only `source: api` models have an api block")
     if m.pipeline not in PIPELINES:
         out.append(f"{w}.pipeline: {m.pipeline!r} is not one of {', '.join(PIPELINES)}")
     if m.conditioning not in CONDITIONINGS:
@@ -131,6 +140,18 @@ def _model_problems(m: TryOnModelConfig) -> list[str]:
     return out
 
 
+def _parse_api(data: Any, where: str) -> tuple[Any, list[str]]:
+    """A model's `api:` block (sentinel.tryon.api.config's rules), or None; with its problems."""
+    if data is None:
+        return None, []
+    from sentinel.tryon.api.config import parse_tryon_api
+
+    try:
+        return parse_tryon_api(data, where), []
+    except ConfigError as e:
+        return None, list(e.problems)
+
+
 def parse_models(data: Any) -> tuple[dict[str, TryOnModelConfig], list[str]]:
     if data is None:
         data = {}
@@ -146,12 +167,14 @@ def parse_models(data: Any) -> tuple[dict[str, TryOnModelConfig], list[str]]:
         cfg = cfg or {}
         problems += [f"tryon.models.{name}.{k}: missing key (source {cfg.get('source')!r} needs it)"
                      for k in SOURCE_KEYS.get(cfg.get("source"), ()) if k not in cfg]
+        api, api_problems = _parse_api(cfg.get("api"), f"tryon.models.{name}.api")
+        problems += api_problems
         try:
-            m = build(TryOnModelConfig, {"name": name, **cfg}, f"tryon.models.{name}")
+            m = build(TryOnModelConfig, {"name": name, **cfg, "api": api}, f"tryon.models.{name}")
         except ConfigError as e:
             problems += e.problems
             continue
-        problems += _model_problems(m)
+        problems += _model_problems(m, api_invalid=bool(api_problems))
         out[name] = m
     return out, problems
 

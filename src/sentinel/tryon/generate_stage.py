@@ -15,11 +15,15 @@ and every job against them. Then, per model:
   encoding_s, load_s, device, status}`, which differ run to run (queue_s and the vendor split are
   null for self-hosted models).
 
-A job's failure (an unreadable image, an invalid output, a pipeline error) is its record's
-`failure`, never a crash and never a dropped job, as in the image stage (sentinel.generate).
+A job's failure (an unreadable image, an invalid output, a pipeline error, a vendor API failure)
+is its record's `failure`, never a crash and never a dropped job, as in the image stage
+(sentinel.generate). An API model (`source: api`, sentinel.tryon.api) with `base_url: fake://loopback`
+runs against the loopback fake vendor (sentinel.tryon.api.fake_vendor), started for this stage's
+run of that model only: plumbing.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from pathlib import Path
@@ -93,6 +97,14 @@ def generate_model(cfg: TryOnModelConfig, jobs: list[TryOnJob], root: Path, out_
     return records, timings
 
 
+def _serving(cfg: TryOnModelConfig):
+    if cfg.source != "api":
+        return contextlib.nullcontext(cfg)
+    from sentinel.tryon.api.fake_vendor import serving_fake_vendor
+
+    return serving_fake_vendor(cfg)  # yields cfg unchanged unless its base_url is fake://loopback
+
+
 def load_jobs(section: TryOnSection) -> list[TryOnJob]:
     wl = section.workload
     return load_tryon_jobs(wl.jobs, root=wl.root, pairs=wl.pairs)
@@ -109,8 +121,8 @@ def run(params_path: str | Path = "params.yaml", model: str | None = None) -> li
     log.info("tryon-generate: %d jobs; models: %s", len(jobs), ", ".join(names) or "none")
     all_records = []
     for name in names:
-        with staged_dir(section.paths.result_dir(name)) as tmp:
-            records, timings = generate_model(section.models[name], jobs, root, Path(tmp))
+        with _serving(section.models[name]) as served, staged_dir(section.paths.result_dir(name)) as tmp:
+            records, timings = generate_model(served, jobs, root, Path(tmp))
         write_jsonl(section.paths.timings_file(name), timings)
         write_jsonl(section.paths.records_file(name), records)
         all_records += records

@@ -2,6 +2,7 @@
 
 `load_tryon_model(cfg) -> TryOnModel`; `model.generate(job, person, garment, mask)` returns an RGB
 PIL image the person's size or raises sentinel.models.outputs.GenerationFailed with the cause.
+`source: api` models are a vendor behind sentinel.tryon.api (TryOnApiModel, the same interface).
 
 One route today, `conditioning: garment-init`, on diffusers' real StableDiffusionInpaintPipeline
 (tiny seeded-random components for `source: tiny-random`, sentinel.tryon.tiny_pipeline; the same
@@ -135,11 +136,16 @@ def build_pipeline(cfg: TryOnModelConfig, dtype):
             pipe.scheduler = getattr(diffusers, cfg.scheduler.cls).from_config(pipe.scheduler.config,
                                                                                **dict(cfg.scheduler.kwargs))
         return pipe
-    raise ValueError(f"tryon.models.{cfg.name}.source: {cfg.source!r} is not tiny-random or pretrained")
+    raise ValueError(f"tryon.models.{cfg.name}.source: {cfg.source!r} is not tiny-random, pretrained or api")
 
 
-def load_tryon_model(cfg: TryOnModelConfig) -> TryOnModel:
-    """Build the pipeline (nothing is downloaded: pretrained weights must be in the local HF cache)."""
+def load_tryon_model(cfg: TryOnModelConfig):
+    """Build the pipeline (nothing is downloaded: pretrained weights must be in the local HF cache),
+    or for `source: api` the vendor adapter (sentinel.tryon.api.load_tryon_api), same interface."""
+    if cfg.source == "api":
+        from sentinel.tryon.api import load_tryon_api
+
+        return load_tryon_api(cfg)
     from sentinel.models.loader import resolve_device, resolve_dtype
 
     device = resolve_device(cfg.device)

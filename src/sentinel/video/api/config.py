@@ -57,12 +57,20 @@ def is_fake(api: VideoApiConfig) -> bool:
     return api.base_url == FAKE_BASE_URL
 
 
-def _problems(api: VideoApiConfig, where: str) -> list[str]:
+POSITIVE = ("timeout_s", "poll_interval_s", "poll_timeout_s", "deadline_s", "max_response_bytes")
+NON_NEGATIVE = ("max_retries", "backoff_s", "max_backoff_s")
+
+
+def submit_poll_problems(api: Any, where: str, *, protocols: tuple[str, ...], billing_units: tuple[str, ...],
+                         price_key: str, origins_key: str) -> list[str]:
+    """The checks every submit-and-poll vendor block shares (video here, try-on in sentinel.tryon.api):
+    protocol, billing unit, base URL, key variable name, vendor model, list price, price source,
+    timeouts and retry bounds, extra origins; one message per problem as `where.<key>: ...`."""
     out = []
-    if api.protocol not in PROTOCOLS:
-        out.append(f"{where}.protocol: {api.protocol!r} is not one of {', '.join(PROTOCOLS)}")
-    if api.billing_unit not in BILLING_UNITS:
-        out.append(f"{where}.billing_unit: {api.billing_unit!r} is not one of {', '.join(BILLING_UNITS)}")
+    if api.protocol not in protocols:
+        out.append(f"{where}.protocol: {api.protocol!r} is not one of {', '.join(protocols)}")
+    if api.billing_unit not in billing_units:
+        out.append(f"{where}.billing_unit: {api.billing_unit!r} is not one of {', '.join(billing_units)}")
     if api.base_url != FAKE_BASE_URL:
         parts = urllib.parse.urlsplit(api.base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -71,22 +79,24 @@ def _problems(api: VideoApiConfig, where: str) -> list[str]:
         out.append(f"{where}.key_env: expected an environment variable name, got {api.key_env!r}")
     if not api.vendor_model:
         out.append(f"{where}.vendor_model: must not be empty")
-    if api.list_price_usd_per_second is not None and not api.list_price_usd_per_second >= 0:
-        out.append(f"{where}.list_price_usd_per_second: must be >= 0 or null, got {api.list_price_usd_per_second!r}")
+    price = getattr(api, price_key)
+    if price is not None and not price >= 0:
+        out.append(f"{where}.{price_key}: must be >= 0 or null, got {price!r}")
     if not api.price_source.strip():
         out.append(f"{where}.price_source: cite the vendor's public price page and date, or say 'not yet known'")
-    for key in ("timeout_s", "poll_interval_s", "poll_timeout_s", "deadline_s", "max_response_bytes"):
-        value = getattr(api, key)
-        if value is not None and not value > 0:
-            out.append(f"{where}.{key}: must be > 0, got {value!r}")
-    for key in ("max_retries", "backoff_s", "max_backoff_s"):
-        if not getattr(api, key) >= 0:
-            out.append(f"{where}.{key}: must be >= 0, got {getattr(api, key)!r}")
-    for i, o in enumerate(api.video_origins):
+    out += [f"{where}.{k}: must be > 0, got {getattr(api, k)!r}" for k in POSITIVE
+            if getattr(api, k) is not None and not getattr(api, k) > 0]
+    out += [f"{where}.{k}: must be >= 0, got {getattr(api, k)!r}" for k in NON_NEGATIVE if not getattr(api, k) >= 0]
+    for i, o in enumerate(getattr(api, origins_key)):
         parts = urllib.parse.urlsplit(o)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            out.append(f"{where}.video_origins[{i}]: expected an http(s) origin, got {o!r}")
+            out.append(f"{where}.{origins_key}[{i}]: expected an http(s) origin, got {o!r}")
     return out
+
+
+def _problems(api: VideoApiConfig, where: str) -> list[str]:
+    return submit_poll_problems(api, where, protocols=PROTOCOLS, billing_units=BILLING_UNITS,
+                                price_key="list_price_usd_per_second", origins_key="video_origins")
 
 
 def parse_video_api(mapping: Any, where: str) -> VideoApiConfig:
