@@ -17,19 +17,16 @@ which starts the loopback fake vendor and yields the config pointing at it (the 
 """
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
 
 from PIL import Image
 
-from sentinel.api import http
 from sentinel.api.redact import Redactor
-from sentinel.api.urls import Fence
 from sentinel.models.outputs import GenerationFailed
 from sentinel.tryon.api import submit_poll
-from sentinel.tryon.api.config import FAKE_BASE_URL, TryOnApiConfig, parse_tryon_api
-from sentinel.video.api import VideoClient, video_deadline_s
+from sentinel.tryon.api.config import TryOnApiConfig, parse_tryon_api
+from sentinel.video.api import VideoClient, open_client, video_deadline_s
 
 PROTOCOLS = {"tryon-submit-poll": submit_poll.generate}
 __all__ = ["TryOnApiModel", "TryOnApiConfig", "load_tryon_api", "parse_tryon_api", "tryon_deadline_s", "PROTOCOLS"]
@@ -69,21 +66,6 @@ class TryOnApiModel:
 
 def load_tryon_api(cfg, sleep=time.sleep) -> TryOnApiModel:
     """The model for `cfg` (cfg.name, cfg.api: TryOnApiConfig); ValueError naming the key if unusable."""
-    where = f"tryon.models.{cfg.name}.api"
-    api = cfg.api
-    if api is None:
-        raise ValueError(f"{where}: missing; `source: api` needs an api block (protocol, base_url, key_env, ...)")
-    if api.protocol not in PROTOCOLS:
-        raise ValueError(f"{where}.protocol: {api.protocol!r} is not one of {', '.join(PROTOCOLS)}")
-    if api.base_url == FAKE_BASE_URL:
-        raise ValueError(f"{where}.base_url: {FAKE_BASE_URL} is served only inside "
-                         "sentinel.tryon.api.fake_vendor.serving_fake_vendor(cfg); wrap the run in it")
-    fence = Fence.from_api(api, where)  # reads base_url, image_origins, allow_loopback
-    secret = os.environ.get(api.key_env, "")
-    if not secret:
-        raise ValueError(f"{where}.key_env: environment variable {api.key_env} is not set "
-                         "(API keys come only from the environment)")
-    policy = http.RetryPolicy(api.timeout_s, api.max_retries, api.backoff_s, api.max_backoff_s)
-    redact = Redactor(secret)
-    session = http.Session(policy, secret, fence, api.max_response_bytes, deadline=float("inf"), redact=redact)
-    return TryOnApiModel(cfg=cfg, client=TryOnClient(api=api, session=session, sleep=sleep), redact=redact)
+    client, redact = open_client(cfg.api, f"tryon.models.{cfg.name}.api", PROTOCOLS,
+                                 "sentinel.tryon.api.fake_vendor", sleep)
+    return TryOnApiModel(cfg=cfg, client=client, redact=redact)

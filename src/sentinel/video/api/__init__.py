@@ -99,18 +99,17 @@ class VideoApiModel:
             raise GenerationFailed(self.redact(e.cause)) from None
 
 
-def load_video_api(cfg, sleep=time.sleep) -> VideoApiModel:
-    """The model for `cfg` (cfg.name, cfg.api: VideoApiConfig); ValueError naming the key if unusable."""
-    where = f"video.models.{cfg.name}.api"
-    api = cfg.api
+def open_client(api, where: str, protocols, fake_vendor_module: str, sleep=time.sleep) -> tuple[VideoClient, Redactor]:
+    """The checks and the keyed session every submit-and-poll vendor model starts from (video here,
+    try-on in sentinel.tryon.api): ValueError naming the key if the block is unusable."""
     if api is None:
         raise ValueError(f"{where}: missing; `source: api` needs an api block (protocol, base_url, key_env, ...)")
-    if api.protocol not in PROTOCOLS:
-        raise ValueError(f"{where}.protocol: {api.protocol!r} is not one of {', '.join(PROTOCOLS)}")
+    if api.protocol not in protocols:
+        raise ValueError(f"{where}.protocol: {api.protocol!r} is not one of {', '.join(protocols)}")
     if api.base_url == FAKE_BASE_URL:
         raise ValueError(f"{where}.base_url: {FAKE_BASE_URL} is served only inside "
-                         "sentinel.video.api.fake_vendor.serving_fake_vendor(cfg); wrap the run in it")
-    fence = Fence.from_api(api, where)  # reads base_url, image_origins (= video_origins), allow_loopback
+                         f"{fake_vendor_module}.serving_fake_vendor(cfg); wrap the run in it")
+    fence = Fence.from_api(api, where)  # reads base_url, image_origins (video: video_origins), allow_loopback
     secret = os.environ.get(api.key_env, "")
     if not secret:
         raise ValueError(f"{where}.key_env: environment variable {api.key_env} is not set "
@@ -118,4 +117,11 @@ def load_video_api(cfg, sleep=time.sleep) -> VideoApiModel:
     policy = http.RetryPolicy(api.timeout_s, api.max_retries, api.backoff_s, api.max_backoff_s)
     redact = Redactor(secret)
     session = http.Session(policy, secret, fence, api.max_response_bytes, deadline=float("inf"), redact=redact)
-    return VideoApiModel(cfg=cfg, client=VideoClient(api=api, session=session, sleep=sleep), redact=redact)
+    return VideoClient(api=api, session=session, sleep=sleep), redact
+
+
+def load_video_api(cfg, sleep=time.sleep) -> VideoApiModel:
+    """The model for `cfg` (cfg.name, cfg.api: VideoApiConfig); ValueError naming the key if unusable."""
+    client, redact = open_client(cfg.api, f"video.models.{cfg.name}.api", PROTOCOLS,
+                                 "sentinel.video.api.fake_vendor", sleep)
+    return VideoApiModel(cfg=cfg, client=client, redact=redact)
