@@ -52,7 +52,7 @@ def _choose(conn, rater: int, task_id: str, left_item: str) -> str:
 def _rate(driver, app, rater: int) -> int:
     """Click only the pairwise buttons until the page says the study is complete; the number of votes."""
     from selenium.webdriver.common.by import By
-    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support.ui import WebDriverWait
 
     driver.get(app.links[rater])
@@ -65,9 +65,11 @@ def _rate(driver, app, rater: int) -> int:
             choice = _choose(conn, rater, task_id, left_item)
         driver.find_element(By.ID, f"choice-{choice}").click()
         clicks += 1
-        # The click submits a form: the page is replaced, so the old page's elements go stale between the
-        # find and the read; a stale or missing element means "not loaded yet", so keep polling.
-        WebDriverWait(driver, 20, ignored_exceptions=(StaleElementReferenceException, NoSuchElementException)).until(
+        # The click submits a form: the page is replaced, so between the find and the read the old page's
+        # element is stale, missing, or (Chromium) "Node with given id does not belong to the document", a
+        # bare WebDriverException. Any of them means "not loaded yet": keep polling; 20 s without the new
+        # page still fails the test.
+        WebDriverWait(driver, 20, ignored_exceptions=(WebDriverException,)).until(
             lambda d: d.find_element(By.ID, "progress").text != before)
     return clicks
 
